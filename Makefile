@@ -1,0 +1,34 @@
+# logbridge: every target installs what it needs into .venv first (from pyproject.toml).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo bench lambda-zip generate clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:randomly
+
+demo: $(STAMP)
+	$(PY) demo/run.py
+
+bench: $(STAMP)
+	@set -e; for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+
+generate: $(STAMP)
+	$(VENV)/bin/shipper schemas generate
+
+lambda-zip: $(STAMP)
+	$(PY) lambdas/build_zip.py
+
+clean:
+	rm -rf build dist .pytest_cache

@@ -1,0 +1,1 @@
+"""logbridge's shipper: structured log records that always fit their BigQuery table."""

@@ -1,0 +1,5 @@
+import sys
+
+from shipper.cli import main
+
+sys.exit(main())
