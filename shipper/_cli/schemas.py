@@ -1,0 +1,140 @@
+"""`shipper schemas ...`: check the registry, generate its outputs, diff versions, print docs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..cli import CliError
+
+
+def register(groups: Any) -> None:
+    p = groups.add_parser("schemas", help="check the registry and generate what comes from it",
+                          description="The schema registry: check, generate, diff, docs.")
+    p.add_argument("--registry", type=Path, default=None,
+                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    c = sub.add_parser("check", help="validate every schema file and every rule",
+                       description="Validate every file against the Draft 2020-12 meta-schema and "
+                                   "logbridge's BigQuery rules; one line per problem.")
+    c.set_defaults(func=cmd_check)
+
+    g = sub.add_parser("generate", help="write every generated file (BigQuery schemas, docs, fluentd config)",
+                       description="Write every file generated from the registry; with --check, "
+                                   "write nothing and fail if any committed file is stale.")
+    g.add_argument("--check", action="store_true", help="compare only; exit 1 if a file differs")
+    g.add_argument("--root", type=Path, default=None, help="project root to write into (default: the registry's parent)")
+    g.set_defaults(func=cmd_generate)
+
+    d = sub.add_parser("diff", help="compare two versions of a table schema",
+                       description="Compare two table schema files (OLD then NEW) and list every change; "
+                                   "exit 1 if BigQuery would refuse any of them in place.")
+    d.add_argument("old", type=Path)
+    d.add_argument("new", type=Path)
+    d.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser("docs", help="print the Markdown column docs",
+                       description="Print the Markdown docs of every table and column.")
+    s.set_defaults(func=cmd_docs)
+
+
+def _checked(args: argparse.Namespace):
+    from ..registry import check
+
+    registry, problems = check(args.registry)
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        raise CliError(f"{len(problems)} problem(s) in the registry at {registry.root}")
+    return registry
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    registry = _checked(args)
+    n = sum(len(v) for v in registry.versions.values())
+    print(f"ok: {len(registry.versions)} tables, {n} schema versions in {registry.root}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .._generated import generated_files, project_root
+
+    registry = _checked(args)
+    root = args.root or project_root(registry)
+    stale = []
+    for g in generated_files(registry):
+        path = root / g.path
+        text = g.render(registry)
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if args.check:
+            stale.append(g)
+            print(f"{g.path}: {'missing' if current is None else 'differs from a fresh generation'}; "
+                  f"run `{g.command}`", file=sys.stderr)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {g.path}")
+    if stale:
+        raise CliError(f"{len(stale)} generated file(s) are stale")
+    if args.check:
+        print("ok: every generated file is up to date")
+    return 0
+
+
+def _load_table_file(path: Path, registry_root: Path | None) -> Any:
+    """Parse one table file through the registry (its $refs resolve against the registry)."""
+    import shutil
+    import tempfile
+
+    from ..registry import RegistryError
+    from ..registry._parse import parse_registry
+    from ..registry._parse import TABLE_FILE, default_root
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CliError(f"{path}: cannot read a JSON schema: {exc}") from None
+    m = TABLE_FILE.match(path.name)
+    name = m["table"] if m else str(doc.get("title", "table"))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "schemas"
+        shutil.copytree((registry_root or default_root()) / "_shared", root / "_shared")
+        (root / name).mkdir()
+        (root / name / f"{name}.1.schema.json").write_text(json.dumps(doc), encoding="utf-8")
+        registry, problems, _ = parse_registry(root)
+        if problems:
+            raise CliError(f"{path}: " + str(RegistryError(problems)).replace(str(root.parent) + "/", ""))
+        return registry.table(name)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from ..registry import compare_tables
+
+    old = _load_table_file(args.old, args.registry)
+    new = _load_table_file(args.new, args.registry)
+    changes = compare_tables(old, new)
+    if not changes:
+        print("no changes")
+        return 0
+    bad = 0
+    for c in changes:
+        mark = "ok  " if c.allowed else "REJECTED"
+        bad += not c.allowed
+        print(f"{mark} {c}")
+    if bad:
+        raise CliError(f"{bad} change(s) BigQuery cannot apply in place")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ..targets.docs import registry_markdown
+
+    sys.stdout.write(registry_markdown(_checked(args)))
+    return 0
