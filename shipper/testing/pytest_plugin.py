@@ -1,0 +1,1 @@
+"""pytest plugin (entry point `shipper`): fixtures that check an app's records against the registry."""
