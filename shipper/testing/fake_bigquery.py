@@ -1,0 +1,486 @@
+"""FakeBigQueryAPI: an HTTP stand-in for the parts of the BigQuery REST API v2 that logbridge uses.
+
+It is a fake, named as one: no usable BigQuery emulator runs offline here (bqemulator needs the
+network at start, accepts invalid rows and breaks tables on schema updates). The real
+`google-cloud-bigquery` client talks to it over HTTP, so tests exercise the real client, its
+request building and its error mapping. It answers as the API reference documents:
+
+- `datasets.get/insert`, `tables.get/insert/patch/update/delete`, `tabledata.insertAll`,
+  `tabledata.list` (f/v rows);
+- schema changes on patch/update follow "Modifying table schemas": add NULLABLE/REPEATED
+  columns (REQUIRED only inside a new RECORD), relax REQUIRED->NULLABLE; anything else is a
+  400 `invalid` error and the table is left as it was;
+- insertAll checks every row against the table schema; a bad row gets `invalid` errors in
+  `insertErrors` with HTTP 200; without `skipInvalidRows` the other rows get `stopped` and
+  nothing is written; `insertId` de-duplicates (best effort in BigQuery; always here, which
+  tests must not rely on beyond "a replay does not duplicate"); requests over 10 MB or 50,000
+  rows are rejected with 400.
+
+The checks are written here independently of `shipper.registry` on purpose: a fake that
+judged with the code under test would agree with every bug in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
+TYPE_NAMES = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN", "STRUCT": "RECORD"}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    size: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Table:
+    resource: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    insert_ids: set[str] = field(default_factory=set)
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+    def body(self) -> dict[str, Any]:
+        status = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
+                  412: "FAILED_PRECONDITION", 413: "INVALID_ARGUMENT"}.get(self.code, "UNKNOWN")
+        return {"error": {"code": self.code, "message": self.message, "status": status,
+                          "errors": [{"message": self.message, "domain": "global", "reason": self.reason}]}}
+
+
+def _norm_type(t: str) -> str:
+    t = str(t).upper()
+    return TYPE_NAMES.get(t, t)
+
+
+def _check_schema(fields: list[dict[str, Any]], depth: int = 1) -> None:
+    seen: set[str] = set()
+    if depth > 15:
+        raise ApiError(400, "invalid", "Field nesting too deep (maximum 15 levels).")
+    for f in fields:
+        name = f.get("name", "")
+        if not NAME.match(name):
+            raise ApiError(400, "invalid", f"Invalid field name \"{name}\". Fields must contain only letters, "
+                                           "numbers, and underscores, start with a letter or underscore, "
+                                           "and be at most 300 characters long.")
+        if name.lower() in seen:
+            raise ApiError(400, "duplicate", f"Field {name} already exists in schema")
+        seen.add(name.lower())
+        if _norm_type(f.get("type", "")) == "RECORD":
+            _check_schema(f.get("fields", []), depth + 1)
+
+
+def _schema_change_error(old: list[dict[str, Any]], new: list[dict[str, Any]], prefix: str = "",
+                         parent_new: bool = False) -> str | None:
+    """BigQuery's in-place schema rules, as "Modifying table schemas" states them."""
+    new_by = {f["name"].lower(): f for f in new}
+    for o in old:
+        n = new_by.get(o["name"].lower())
+        if n is None:
+            return f"Provided Schema does not match Table. Field {prefix}{o['name']} is missing in new schema"
+        ot, nt = _norm_type(o.get("type", "")), _norm_type(n.get("type", ""))
+        if ot != nt:
+            return f"Provided Schema does not match Table. Field {prefix}{o['name']} has changed type from {ot} to {nt}"
+        om, nm = (o.get("mode") or "NULLABLE").upper(), (n.get("mode") or "NULLABLE").upper()
+        if om != nm and not (om == "REQUIRED" and nm == "NULLABLE"):
+            return f"Provided Schema does not match Table. Field {prefix}{o['name']} has changed mode from {om} to {nm}"
+        if ot == "RECORD":
+            err = _schema_change_error(o.get("fields", []), n.get("fields", []), f"{prefix}{o['name']}.")
+            if err:
+                return err
+    old_names = {f["name"].lower() for f in old}
+    for n in new:
+        if n["name"].lower() not in old_names and (n.get("mode") or "NULLABLE").upper() == "REQUIRED" and not parent_new:
+            return f"Provided Schema does not match Table. Cannot add required fields to an existing schema. (field: {prefix}{n['name']})"
+    return None
+
+
+_TS = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?(Z|[+-]\d{2}:?\d{2}| UTC)?$")
+
+
+def _parse_ts(v: str) -> datetime | None:
+    """BigQuery accepts up to 12 fractional digits and 'Z', '+hh:mm' or ' UTC'; Python wants 6."""
+    s = v.replace("Z", "+00:00").replace(" UTC", "+00:00")
+    s = re.sub(r"\.(\d{1,12})", lambda m: "." + m.group(1)[:6].ljust(6, "0"), s)
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
+def _value_error(f: dict[str, Any], value: Any, path: str) -> str | None:
+    t = _norm_type(f.get("type", "STRING"))
+    mode = (f.get("mode") or "NULLABLE").upper()
+    if mode == "REPEATED":
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            return f"Value for repeated field {path} is not an array."
+        for i, v in enumerate(value):
+            if v is None:
+                return f"Only optional fields can be set to NULL. Field: {path}; Value: NULL"
+            err = _scalar_error(f, t, v, path)
+            if err:
+                return err
+        return None
+    if value is None:
+        return f"Missing required field: {path}." if mode == "REQUIRED" else None
+    if isinstance(value, list):
+        return f"Array specified for non-repeated field: {path}."
+    return _scalar_error(f, t, value, path)
+
+
+def _scalar_error(f: dict[str, Any], t: str, v: Any, path: str) -> str | None:
+    if t == "RECORD":
+        if not isinstance(v, dict):
+            return f"This field: {path} is not a record."
+        return _row_error(f.get("fields", []), v, path + ".")
+    if t == "JSON":
+        return None
+    if t == "STRING":
+        return None if isinstance(v, (str, int, float, bool)) else f"This field: {path} is not a string."
+    if t == "INTEGER":
+        if isinstance(v, bool):
+            return f"Cannot convert value to integer (bad value): {path}"
+        if isinstance(v, int) or (isinstance(v, str) and re.fullmatch(r"-?\d+", v)):
+            return None if -(2**63) <= int(v) < 2**63 else f"Value out of range for INT64: {path}"
+        if isinstance(v, float) and v.is_integer():
+            return None
+        return f"Cannot convert value to integer (bad value): {path}"
+    if t == "FLOAT":
+        if isinstance(v, bool):
+            return f"Cannot convert value to floating point (bad value): {path}"
+        if isinstance(v, (int, float)):
+            return None
+        try:
+            float(v)
+            return None
+        except (TypeError, ValueError):
+            return f"Cannot convert value to floating point (bad value): {path}"
+    if t == "BOOLEAN":
+        return None if isinstance(v, bool) or v in ("true", "false") else f"Cannot convert value to boolean: {path}"
+    if t == "TIMESTAMP":
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return None
+        if isinstance(v, str) and _TS.match(v) and _parse_ts(v) is not None:
+            return None
+        return f"Couldn't convert value to timestamp: Could not parse '{v}' as a timestamp: {path}"
+    if t == "DATE":
+        try:
+            date.fromisoformat(v)
+            return None
+        except (TypeError, ValueError):
+            return f"Invalid date: '{v}': {path}"
+    return None
+
+
+def _row_error(fields: list[dict[str, Any]], row: dict[str, Any], prefix: str = "") -> str | None:
+    known = {f["name"].lower(): f for f in fields}
+    for key in row:
+        if key.lower() not in known:
+            return f"no such field: {prefix}{key}."
+    for f in fields:
+        err = _value_error(f, row.get(f["name"]), prefix + f["name"])
+        if err:
+            return err
+    return None
+
+
+class FakeBigQueryAPI:
+    """Start with `with FakeBigQueryAPI() as fake:`; point the client at `fake.endpoint`."""
+
+    def __init__(self, project: str = "test-project") -> None:
+        self.project = project
+        self.datasets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.tables: dict[tuple[str, str, str], _Table] = {}
+        self.requests: list[Request] = []
+        self.fail_next: list[tuple[int, str]] = []  # (HTTP code, reason) answered before handling
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> str:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if self.headers.get("Content-Encoding") == "gzip":
+                    import gzip
+
+                    raw = gzip.decompress(raw)
+                code, body = fake.handle(self.command, self.path, raw, dict(self.headers))
+                payload = json.dumps(body).encode() if body is not None else b""
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeBigQueryAPI:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server is not None, "start() first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def client(self, project: str | None = None) -> Any:
+        """A real google-cloud-bigquery Client pointed at this fake, with anonymous credentials."""
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        return bigquery.Client(project=project or self.project, credentials=AnonymousCredentials(),
+                               client_options=ClientOptions(api_endpoint=self.endpoint))
+
+    # -- inspection for tests --------------------------------------------------------------
+    def add_dataset(self, dataset: str, project: str | None = None) -> None:
+        p = project or self.project
+        self.datasets[(p, dataset)] = {"datasetReference": {"projectId": p, "datasetId": dataset},
+                                       "id": f"{p}:{dataset}", "kind": "bigquery#dataset"}
+
+    def rows(self, dataset: str, table: str, project: str | None = None) -> list[dict[str, Any]]:
+        return list(self.tables[(project or self.project, dataset, table)].rows)
+
+    def table(self, dataset: str, table: str, project: str | None = None) -> dict[str, Any] | None:
+        t = self.tables.get((project or self.project, dataset, table))
+        return None if t is None else t.resource
+
+    def calls(self, method: str | None = None, suffix: str | None = None) -> list[Request]:
+        return [r for r in self.requests
+                if (method is None or r.method == method) and (suffix is None or r.path.endswith(suffix))]
+
+    # -- the API ---------------------------------------------------------------------------
+    def handle(self, method: str, raw_path: str, raw: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        url = urlparse(raw_path)
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return 400, ApiError(400, "parseError", "Parse error").body()
+        with self._lock:
+            self.requests.append(Request(method, url.path, parse_qs(url.query), body, len(raw), headers))
+            if self.fail_next:
+                code, reason = self.fail_next.pop(0)
+                return code, ApiError(code, reason, f"injected failure: {reason}").body()
+            try:
+                if len(raw) > MAX_REQUEST_BYTES:
+                    raise ApiError(413, "invalid", "Request payload size exceeds the limit: 10485760 bytes.")
+                return self._route(method, url.path, body or {}, headers)
+            except ApiError as exc:
+                return exc.code, exc.body()
+
+    def _route(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["bigquery", "v2"]:
+            parts = parts[2:]
+        if len(parts) < 2 or parts[0] != "projects":
+            raise ApiError(404, "notFound", f"Not found: URL {path}")
+        project = parts[1]
+        rest = parts[2:]
+        if rest == ["datasets"] and method == "POST":
+            ds = body.get("datasetReference", {}).get("datasetId", "")
+            if (project, ds) in self.datasets:
+                raise ApiError(409, "duplicate", f"Already Exists: Dataset {project}:{ds}")
+            self.add_dataset(ds, project)
+            return 200, self.datasets[(project, ds)]
+        if len(rest) >= 2 and rest[0] == "datasets":
+            ds = rest[1]
+            if (project, ds) not in self.datasets:
+                raise ApiError(404, "notFound", f"Not found: Dataset {project}:{ds}")
+            if len(rest) == 2 and method == "GET":
+                return 200, self.datasets[(project, ds)]
+            if rest[2:] == ["tables"] and method == "POST":
+                return 200, self._create_table(project, ds, body)
+            if len(rest) >= 4 and rest[2] == "tables":
+                key = (project, ds, rest[3])
+                t = self.tables.get(key)
+                if t is None:
+                    raise ApiError(404, "notFound", f"Not found: Table {project}:{ds}.{rest[3]}")
+                if len(rest) == 4:
+                    if method == "GET":
+                        return 200, t.resource
+                    if method in ("PATCH", "PUT"):
+                        return 200, self._update_table(t, body, headers, replace=method == "PUT")
+                    if method == "DELETE":
+                        del self.tables[key]
+                        return 204, None
+                if rest[4:] == ["insertAll"] and method == "POST":
+                    return 200, self._insert_all(t, body)
+                if rest[4:] == ["data"] and method == "GET":
+                    return 200, self._list_rows(t)
+        raise ApiError(404, "notFound", f"Not found: URL {path}")
+
+    def _stamp(self, resource: dict[str, Any]) -> None:
+        now = str(int(time.time() * 1000))
+        resource.setdefault("creationTime", now)
+        resource["lastModifiedTime"] = now
+        resource["etag"] = base64.b64encode(f"{id(resource)}-{time.monotonic_ns()}".encode()).decode()
+
+    def _create_table(self, project: str, ds: str, body: dict[str, Any]) -> dict[str, Any]:
+        ref = body.get("tableReference", {})
+        name = ref.get("tableId", "")
+        if not re.fullmatch(r"[\w-]{1,1024}", name or ""):
+            raise ApiError(400, "invalid", f"Invalid table ID \"{name}\".")
+        if (project, ds, name) in self.tables:
+            raise ApiError(409, "duplicate", f"Already Exists: Table {project}:{ds}.{name}")
+        fields = body.get("schema", {}).get("fields", [])
+        _check_schema(fields)
+        names = {f["name"] for f in fields}
+        tp = body.get("timePartitioning")
+        if tp and tp.get("field") and tp["field"] not in names:
+            raise ApiError(400, "invalid", f"The field specified for time partitioning can only be of type TIMESTAMP, DATE or DATETIME. The type found is: NULL")
+        for c in (body.get("clustering") or {}).get("fields", []):
+            if c not in names:
+                raise ApiError(400, "invalid", f"The field specified for clustering cannot be found in the schema. Invalid field: {c}.")
+        resource = json.loads(json.dumps(body))
+        resource.update({"kind": "bigquery#table", "id": f"{project}:{ds}.{name}", "type": "TABLE",
+                         "numRows": "0", "numBytes": "0"})
+        resource["tableReference"] = {"projectId": project, "datasetId": ds, "tableId": name}
+        self._stamp(resource)
+        self.tables[(project, ds, name)] = _Table(resource)
+        return resource
+
+    def _update_table(self, t: _Table, body: dict[str, Any], headers: dict[str, str], replace: bool) -> dict[str, Any]:
+        etag = headers.get("If-Match")
+        if etag and etag != t.resource.get("etag"):
+            raise ApiError(412, "conditionNotMet", "Precondition check failed.")
+        if "schema" in body:
+            new_fields = (body.get("schema") or {}).get("fields", [])
+            _check_schema(new_fields)
+            err = _schema_change_error(t.resource["schema"]["fields"], new_fields)
+            if err:
+                raise ApiError(400, "invalid", err)
+        if "timePartitioning" in body and body["timePartitioning"]:
+            old = t.resource.get("timePartitioning") or {}
+            new = body["timePartitioning"]
+            if (old.get("type"), old.get("field")) != (new.get("type"), new.get("field")):
+                raise ApiError(400, "invalid", "Cannot change partitioning spec for a partitioned table.")
+        for key, value in body.items():
+            if key in ("tableReference", "id", "kind", "etag", "creationTime", "lastModifiedTime", "type"):
+                continue
+            if value is None:
+                t.resource.pop(key, None)
+            else:
+                t.resource[key] = value
+        self._stamp(t.resource)
+        return t.resource
+
+    def _insert_all(self, t: _Table, body: dict[str, Any]) -> dict[str, Any]:
+        rows = body.get("rows", [])
+        if len(rows) > MAX_ROWS:
+            raise ApiError(400, "invalid", f"too many rows present in the request, limit: {MAX_ROWS} row count: {len(rows)}.")
+        fields = t.resource["schema"]["fields"]
+        errors: dict[int, str] = {}
+        for i, r in enumerate(rows):
+            row = r.get("json")
+            if not isinstance(row, dict):
+                errors[i] = "Row is not a JSON object."
+                continue
+            if body.get("ignoreUnknownValues"):
+                known = {f["name"].lower() for f in fields}
+                row = {k: v for k, v in row.items() if k.lower() in known}
+            err = _row_error(fields, row)
+            if err:
+                errors[i] = err
+        insert_errors = []
+        if errors and not body.get("skipInvalidRows"):
+            for i in range(len(rows)):
+                if i in errors:
+                    insert_errors.append({"index": i, "errors": [
+                        {"reason": "invalid", "location": "", "debugInfo": "", "message": errors[i]}]})
+                else:
+                    insert_errors.append({"index": i, "errors": [
+                        {"reason": "stopped", "location": "", "debugInfo": "", "message": ""}]})
+            return {"kind": "bigquery#tableDataInsertAllResponse", "insertErrors": insert_errors}
+        for i, r in enumerate(rows):
+            if i in errors:
+                insert_errors.append({"index": i, "errors": [
+                    {"reason": "invalid", "location": "", "debugInfo": "", "message": errors[i]}]})
+                continue
+            iid = r.get("insertId")
+            if iid:
+                if iid in t.insert_ids:
+                    continue
+                t.insert_ids.add(iid)
+            t.rows.append(r["json"])
+        t.resource["numRows"] = str(len(t.rows))
+        out: dict[str, Any] = {"kind": "bigquery#tableDataInsertAllResponse"}
+        if insert_errors:
+            out["insertErrors"] = insert_errors
+        return out
+
+    def _list_rows(self, t: _Table) -> dict[str, Any]:
+        fields = t.resource["schema"]["fields"]
+
+        def cell(f: dict[str, Any], v: Any) -> Any:
+            if v is None:
+                return None
+            if (f.get("mode") or "").upper() == "REPEATED":
+                return [{"v": one(f, x)} for x in v]
+            return one(f, v)
+
+        def one(f: dict[str, Any], v: Any) -> Any:
+            t_ = _norm_type(f.get("type", ""))
+            if t_ == "RECORD":
+                return {"f": [{"v": cell(c, v.get(c["name"]))} for c in f.get("fields", [])]}
+            if t_ == "JSON":
+                return json.dumps(v)
+            if t_ == "TIMESTAMP" and isinstance(v, str):
+                dt = _parse_ts(v)
+                return None if dt is None else str(int(dt.timestamp() * 1_000_000))
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            return str(v)
+
+        rows = [{"f": [{"v": cell(f, r.get(f["name"]))} for f in fields]} for r in t.rows]
+        return {"kind": "bigquery#tableDataList", "totalRows": str(len(rows)), "rows": rows}
