@@ -17,6 +17,7 @@ from collections.abc import Sequence
 # One line per command group. Add a group by adding its module here.
 COMMAND_MODULES: tuple[str, ...] = (
     "shipper._cli.schemas",
+    "shipper._cli.tables",
 )
 
 
