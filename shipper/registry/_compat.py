@@ -74,7 +74,7 @@ def compare_fields(old: tuple[Field, ...], new: tuple[Field, ...], prefix: str =
         path = prefix + f.name
         before = old_by.get(f.name.lower())
         if before is None:
-            if f.mode == REQUIRED:
+            if f.mode == REQUIRED and (nested_modes or not prefix):
                 changes.append(Change(ADD_REQUIRED, path, False, "new column is REQUIRED"))
             else:
                 changes.append(Change(ADD_COLUMN, path, True, f"add {f.mode} {f.type}"))

@@ -157,13 +157,13 @@ class _TableParser:
             key = f"{file}|{ref}"
             if not isinstance(ref, str) or key in seen:
                 self.problem(file, pointer + "/$ref", "ref", f"$ref {ref!r} is circular or not a string")
-                return {}, file, pointer
+                return None, file, pointer
             seen = seen | {key}
             try:
                 target, tfile, tpointer = self.docs.resolve(ref, file)
             except ValueError as exc:
                 self.problem(file, pointer + "/$ref", "ref", str(exc))
-                return {}, file, pointer
+                return None, file, pointer
             siblings = {k: v for k, v in schema.items() if k != "$ref"}
             if siblings and isinstance(target, dict):
                 target = {**target, **siblings}
@@ -175,6 +175,8 @@ class _TableParser:
         members: list[tuple[str, Any, bool, str, str]] = []
         for i, part in enumerate(schema.get("allOf", []) or []):
             part, pfile, ppointer = self.deref(part, file, f"{pointer}/allOf/{i}")
+            if part is None:
+                continue
             if not isinstance(part, dict):
                 self.problem(file, f"{pointer}/allOf/{i}", "allOf", "allOf entries must be object schemas")
                 continue
@@ -209,6 +211,8 @@ class _TableParser:
 
     def field(self, name: str, schema: Any, required: bool, file: str, pointer: str) -> Field | None:
         schema, file, pointer = self.deref(schema, file, pointer)
+        if schema is None:
+            return None
         if not isinstance(schema, dict):
             self.problem(file, pointer, "field-schema", f"field {name!r} must be described by an object")
             return None
@@ -228,6 +232,8 @@ class _TableParser:
                              "an array needs one `items` schema (BigQuery REPEATED column)")
                 return None
             items, ifile, ipointer = self.deref(items, file, f"{pointer}/items")
+            if not isinstance(items, dict):
+                return None
             itypes, inull = self.types(items, ifile, ipointer)
             if itypes is None:
                 return None

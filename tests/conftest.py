@@ -1,0 +1,58 @@
+"""Shared test fixtures: where the repo, the registry and the captured fixtures are."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support import SCHEMAS
+
+REPO = Path(__file__).resolve().parent.parent
+# CI lays a copy of shared/ beside the clone; sessions have it at ../shared too.
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not SHARED_FIXTURES.is_dir():
+        pytest.fail(f"captured fixtures not found at {SHARED_FIXTURES} (shared/ must sit beside the repo)")
+    return SHARED_FIXTURES
+
+
+@pytest.fixture
+def make_registry(tmp_path: Path) -> Callable[..., Path]:
+    """Write a registry into tmp_path: the real envelope plus the given table documents.
+
+    `make_registry({"t": [doc_v1, doc_v2]})`; a value that is a str is written verbatim
+    (for malformed-file tests).
+    """
+
+    def make(tables: dict[str, list[Any]], with_real_tables: bool = False) -> Path:
+        root = tmp_path / f"schemas{len(list(tmp_path.glob('schemas*')))}"
+        if with_real_tables:
+            shutil.copytree(SCHEMAS, root)
+        else:
+            shutil.copytree(SCHEMAS / "_shared", root / "_shared")
+        for name, docs in tables.items():
+            (root / name).mkdir(exist_ok=True)
+            for version, doc in enumerate(docs, start=1):
+                text = doc if isinstance(doc, str) else json.dumps(doc, indent=2)
+                if not isinstance(doc, str):
+                    d = copy.deepcopy(doc)
+                    d["$id"] = f"urn:logbridge:table:{name}:{version}:test"
+                    text = json.dumps(d, indent=2)
+                (root / name / f"{name}.{version}.schema.json").write_text(text, encoding="utf-8")
+        return root
+
+    return make
