@@ -67,6 +67,10 @@ def default_root() -> Path:
     return here.parent / "schemas"
 
 
+# What `deref` answers for a $ref it could not follow (the problem is already reported).
+_BROKEN: Any = object()
+
+
 class _Docs:
     """Every loaded JSON document by file and by `$id`, for resolving `$ref`."""
 
@@ -157,13 +161,13 @@ class _TableParser:
             key = f"{file}|{ref}"
             if not isinstance(ref, str) or key in seen:
                 self.problem(file, pointer + "/$ref", "ref", f"$ref {ref!r} is circular or not a string")
-                return None, file, pointer
+                return _BROKEN, file, pointer
             seen = seen | {key}
             try:
                 target, tfile, tpointer = self.docs.resolve(ref, file)
             except ValueError as exc:
                 self.problem(file, pointer + "/$ref", "ref", str(exc))
-                return None, file, pointer
+                return _BROKEN, file, pointer
             siblings = {k: v for k, v in schema.items() if k != "$ref"}
             if siblings and isinstance(target, dict):
                 target = {**target, **siblings}
@@ -175,7 +179,7 @@ class _TableParser:
         members: list[tuple[str, Any, bool, str, str]] = []
         for i, part in enumerate(schema.get("allOf", []) or []):
             part, pfile, ppointer = self.deref(part, file, f"{pointer}/allOf/{i}")
-            if part is None:
+            if part is _BROKEN:
                 continue
             if not isinstance(part, dict):
                 self.problem(file, f"{pointer}/allOf/{i}", "allOf", "allOf entries must be object schemas")
@@ -211,7 +215,7 @@ class _TableParser:
 
     def field(self, name: str, schema: Any, required: bool, file: str, pointer: str) -> Field | None:
         schema, file, pointer = self.deref(schema, file, pointer)
-        if schema is None:
+        if schema is _BROKEN:
             return None
         if not isinstance(schema, dict):
             self.problem(file, pointer, "field-schema", f"field {name!r} must be described by an object")
@@ -232,7 +236,10 @@ class _TableParser:
                              "an array needs one `items` schema (BigQuery REPEATED column)")
                 return None
             items, ifile, ipointer = self.deref(items, file, f"{pointer}/items")
+            if items is _BROKEN:
+                return None
             if not isinstance(items, dict):
+                self.problem(ifile, ipointer, "array-items", "`items` must be an object schema")
                 return None
             itypes, inull = self.types(items, ifile, ipointer)
             if itypes is None:
