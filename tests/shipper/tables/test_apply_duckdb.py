@@ -14,7 +14,7 @@ def test_apply_creates_then_is_idempotent(tmp_path, capsys):
     assert main(["tables", "apply", "--target", target]) == 0
     assert main(["tables", "apply", "--target", target]) == 0
     out = capsys.readouterr().out
-    assert out.count(": no changes") == 3 and out.strip().endswith("Applied: no changes.")
+    assert sum(line.endswith("_log: no changes") for line in out.splitlines()) == 3 and out.strip().endswith("Applied: no changes.")
     con = duckdb.connect(f"{tmp_path}/w.duckdb")
     assert sorted(r[0] for r in con.execute("SHOW TABLES").fetchall()) == ["access_log", "app_log", "raw_log"]
 
