@@ -14,14 +14,14 @@ from ..cli import CliError
 def register(groups: Any) -> None:
     p = groups.add_parser("schemas", help="check the registry and generate what comes from it",
                           description="The schema registry: check, generate, diff, docs.")
-    p.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     c = sub.add_parser("check", help="validate every schema file and every rule",
                        description="Validate every file against the Draft 2020-12 meta-schema and "
                                    "logbridge's BigQuery rules; one line per problem.")
+    c.add_argument("--registry", type=Path, default=None,
+                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
     c.set_defaults(func=cmd_check)
 
     g = sub.add_parser("generate", help="write every generated file (BigQuery schemas, docs, fluentd config)",
@@ -29,6 +29,8 @@ def register(groups: Any) -> None:
                                    "write nothing and fail if any committed file is stale.")
     g.add_argument("--check", action="store_true", help="compare only; exit 1 if a file differs")
     g.add_argument("--root", type=Path, default=None, help="project root to write into (default: the registry's parent)")
+    g.add_argument("--registry", type=Path, default=None,
+                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("diff", help="compare two versions of a table schema",
@@ -36,10 +38,14 @@ def register(groups: Any) -> None:
                                    "exit 1 if BigQuery would refuse any of them in place.")
     d.add_argument("old", type=Path)
     d.add_argument("new", type=Path)
+    d.add_argument("--registry", type=Path, default=None,
+                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
     d.set_defaults(func=cmd_diff)
 
     s = sub.add_parser("docs", help="print the Markdown column docs",
                        description="Print the Markdown docs of every table and column.")
+    s.add_argument("--registry", type=Path, default=None,
+                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
     s.set_defaults(func=cmd_docs)
 
 
