@@ -26,7 +26,9 @@ PARTITION_TYPES = (TIMESTAMP, DATE)
 CLUSTER_TYPES = (STRING, INT64, BOOL, DATE, TIMESTAMP)
 
 RULES = {
+    "registry-missing": "the registry directory exists",
     "json-syntax": "the file is UTF-8 JSON",
+    "schema-object": "a schema file holds one JSON object",
     "meta-schema": "the file is a valid JSON Schema (Draft 2020-12)",
     "draft": "$schema names Draft 2020-12",
     "file-name": "tables live at schemas/<table>/<table>.<version>.schema.json",

@@ -76,3 +76,11 @@ def test_incompatible_next_version_is_reported_with_the_rule(make_registry):
     _, problems = check(make_registry({"t": [v1, v2]}))
     assert [p.rule for p in problems] == ["compatibility"]
     assert "change-type" in problems[0].message and "t.2.schema.json" in problems[0].file
+
+
+def test_every_rule_is_documented():
+    from shipper.registry._rules import RULES
+
+    text = (SCHEMAS.parent / "docs" / "registry.md").read_text()
+    missing = [rule for rule in RULES if f"| `{rule}` |" not in text]
+    assert missing == []
