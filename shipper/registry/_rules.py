@@ -16,7 +16,9 @@ from ._problems import Problem
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_NAME = 300
+# BigQuery allows 300 characters, but fluent-plugin-bigquery refuses names over 128 when it
+# loads `schema_path` (FieldSchema in lib/fluent/plugin/bigquery/schema.rb): the smaller wins.
+MAX_NAME = 128
 MAX_COLUMNS = 10_000
 MAX_DEPTH = 15
 MAX_CLUSTERING = 4
@@ -43,7 +45,7 @@ RULES = {
     "repeated-null": "no null elements in arrays",
     "empty-record": "an object holds something",
     "closed-object": "tables and records refuse undeclared fields (unevaluatedProperties/additionalProperties false)",
-    "column-name": "names match [A-Za-z_][A-Za-z0-9_]*, at most 300 characters",
+    "column-name": "names match [A-Za-z_][A-Za-z0-9_]*, at most 128 characters (fluent-plugin-bigquery; BigQuery allows 300)",
     "reserved-prefix": "names do not start with a prefix BigQuery reserves",
     "duplicate-column": "names are unique, ignoring case, among siblings",
     "nesting-depth": "RECORDs nest at most 15 levels",
@@ -85,7 +87,8 @@ def _check_names(fields: tuple[Field, ...], problems: list[Problem]) -> None:
     for f in fields:
         if not COLUMN_NAME.match(f.name) or len(f.name) > MAX_NAME:
             problems.append(Problem(f.source, f.pointer, "column-name",
-                                    f"{f.name!r} is not a BigQuery column name ([A-Za-z_][A-Za-z0-9_]*, ≤ {MAX_NAME} chars)"))
+                                    f"{f.name[:40]!r}{'...' if len(f.name) > 40 else ''} is not a usable column name "
+                                    f"([A-Za-z_][A-Za-z0-9_]*, ≤ {MAX_NAME} chars: fluent-plugin-bigquery's limit)"))
         upper = f.name.upper()
         for prefix in RESERVED_PREFIXES:
             if upper.startswith(prefix):
