@@ -95,29 +95,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _load_table_file(path: Path, registry_root: Path | None) -> Any:
-    """Parse one table file through the registry (its $refs resolve against the registry)."""
-    import shutil
-    import tempfile
-
+    """Parse one table file through the registry model (its $refs resolve against the registry)."""
     from ..registry import RegistryError
-    from ..registry._parse import parse_registry
-    from ..registry._parse import TABLE_FILE, default_root
+    from ..registry._parse import parse_table_document
 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CliError(f"{path}: cannot read a JSON schema: {exc}") from None
-    m = TABLE_FILE.match(path.name)
-    name = m["table"] if m else str(doc.get("title", "table"))
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "schemas"
-        shutil.copytree((registry_root or default_root()) / "_shared", root / "_shared")
-        (root / name).mkdir()
-        (root / name / f"{name}.1.schema.json").write_text(json.dumps(doc), encoding="utf-8")
-        registry, problems, _ = parse_registry(root)
-        if problems:
-            raise CliError(f"{path}: " + str(RegistryError(problems)).replace(str(root.parent) + "/", ""))
-        return registry.table(name)
+    table, problems = parse_table_document(doc, str(path), registry_root)
+    if table is None:
+        raise CliError(str(RegistryError(problems)).replace("\n", "; "))
+    return table
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -384,35 +384,58 @@ def resolved_schema(docs: _Docs, file: str) -> dict[str, Any]:
     return walk(docs.by_file[file], file, 0)
 
 
+def _parse_table(docs: _Docs, file: str, name: str, version: int, problems: list[Problem]) -> Table:
+    doc = docs.by_file[file]
+    parser = _TableParser(docs, file, problems)
+    title = doc.get("title")
+    if title != name:
+        problems.append(Problem(file, "/title", "title", f"title must be the table name {name!r}, got {title!r}"))
+    if doc.get("type") != "object":
+        problems.append(Problem(file, "/type", "type", "a table schema is of type object"))
+    partitioning, clustering, insert_id, extra = parser.options(doc)
+    return Table(
+        name=name,
+        version=version,
+        description=str(doc.get("description", "")),
+        fields=parser.fields(doc, file, ""),
+        partitioning=partitioning,
+        clustering=clustering,
+        insert_id_field=insert_id,
+        extra_field=extra,
+        source=file,
+        json_schema=resolved_schema(docs, file),
+    )
+
+
 def parse_registry(root: Path | None = None) -> tuple[Registry, list[Problem], _Docs]:
     """Parse every table file; never raises on bad input, it reports problems instead."""
     root = Path(root) if root is not None else default_root()
     docs, table_files, problems = read_documents(root)
     versions: dict[str, list[Table]] = {}
     for file, name, version in table_files:
-        doc = docs.by_file[file]
-        parser = _TableParser(docs, file, problems)
-        title = doc.get("title")
-        if title != name:
-            problems.append(Problem(file, "/title", "title", f"title must be the table name {name!r}, got {title!r}"))
-        if doc.get("type") != "object":
-            problems.append(Problem(file, "/type", "type", "a table schema is of type object"))
-        partitioning, clustering, insert_id, extra = parser.options(doc)
-        table = Table(
-            name=name,
-            version=version,
-            description=str(doc.get("description", "")),
-            fields=parser.fields(doc, file, ""),
-            partitioning=partitioning,
-            clustering=clustering,
-            insert_id_field=insert_id,
-            extra_field=extra,
-            source=file,
-            json_schema=resolved_schema(docs, file),
-        )
-        versions.setdefault(name, []).append(table)
+        versions.setdefault(name, []).append(_parse_table(docs, file, name, version, problems))
     registry = Registry(
         root=root,
         versions={n: tuple(sorted(v, key=lambda t: t.version)) for n, v in versions.items()},
     )
     return registry, problems, docs
+
+
+def parse_table_document(doc: Any, label: str, root: Path | None = None) -> tuple[Table | None, list[Problem]]:
+    """One table schema held in memory (not in the registry), its `$ref`s resolved against it.
+
+    For `to_bigquery(dict)` and `schemas diff OLD NEW`, which judge files outside `schemas/`.
+    """
+    root = Path(root) if root is not None else default_root()
+    docs, _, problems = read_documents(root)
+    if not isinstance(doc, dict):
+        return None, [Problem(label, "", "schema-object", "a schema file holds one JSON object")]
+    m = TABLE_FILE.match(Path(label).name)
+    name = m["table"] if m else str(doc.get("title") or "table")
+    version = int(m["version"]) if m else 1
+    docs.by_file[label] = doc
+    if isinstance(doc.get("$id"), str):
+        docs.by_id[doc["$id"]] = label
+    problems = [p for p in problems if p.file == label]
+    table = _parse_table(docs, label, name, version, problems)
+    return (None if problems else table), problems

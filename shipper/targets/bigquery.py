@@ -21,7 +21,7 @@ from ..registry import (
     Table,
 )
 from ..registry._model import TYPE_ALIASES
-from ..registry._parse import parse_registry
+from ..registry._parse import parse_table_document
 
 if TYPE_CHECKING:  # pragma: no cover
     from google.cloud import bigquery
@@ -48,27 +48,12 @@ def to_bigquery(json_schema: dict[str, Any]) -> list[dict[str, Any]]:
 
     Parses through the same model as everything else, so this cannot drift from the rest.
     """
-    import json
-    import tempfile
-    from pathlib import Path
-
     from ..registry import RegistryError
-    from ..registry._parse import default_root
 
-    name = str(json_schema.get("title") or "table")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "schemas"
-        shared = default_root() / "_shared"
-        (root / "_shared").mkdir(parents=True)
-        if shared.is_dir():
-            for f in shared.glob("*.json"):
-                (root / "_shared" / f.name).write_bytes(f.read_bytes())
-        (root / name).mkdir()
-        (root / name / f"{name}.1.schema.json").write_text(json.dumps(json_schema), encoding="utf-8")
-        registry, problems, _ = parse_registry(root)
-        if problems:
-            raise RegistryError(problems)
-        return table_to_json(registry.table(name))
+    table, problems = parse_table_document(json_schema, "<json_schema>")
+    if table is None:
+        raise RegistryError(problems)
+    return table_to_json(table)
 
 
 def field_from_json(raw: dict[str, Any]) -> Field:

@@ -51,3 +51,13 @@ def test_table_resource_carries_partitioning_clustering_and_expiration():
     assert "requirePartitionFilter" not in res  # the analysts' GROUP BY path query scans all partitions
     parsed = bigquery.Table.from_api_repr(res)
     assert parsed.time_partitioning.field == "timestamp" and parsed.clustering_fields == ["path", "status_code"]
+
+
+def test_to_bigquery_refuses_what_bigquery_would_refuse():
+    from shipper.registry import RegistryError
+
+    bad = {"title": "t", "type": "object", "description": "t",
+           "properties": {"x": {"anyOf": [{"type": "string"}, {"type": "integer"}], "description": "x"}}}
+    with pytest.raises(RegistryError) as err:
+        to_bigquery(bad)
+    assert "[unsupported-keyword]" in str(err.value) and "#/properties/x/anyOf" in str(err.value)
