@@ -1,0 +1,151 @@
+"""One input line -> (table, row) or a reject reason, routed exactly as the fluentd config does.
+
+Three shapes arrive on the same path:
+- an app's stdout line: the JSON record itself;
+- a record as the Docker fluentd driver sends it: {container_id, container_name, source, log};
+- fluentd's `secondary_file` output and backup chunks: the driver record plus an injected `time`
+  (and, after `filter_parser` with `reserve_data`, the record's fields lifted beside `log`).
+The driver's `log` string is the source of truth for the record; the container fields are added
+to the row as fluentd adds them. Anything that is not a JSON object becomes a `raw_log` row with
+the container, stream, text and time received, so nothing an app prints is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from ..registry import RAW_TABLE
+from ._routing import route_table, strip_routing_key
+
+# Keys the Docker fluentd log driver sets on every record.
+DRIVER_KEYS = ("container_id", "container_name", "source")
+
+
+@dataclass
+class Parsed:
+    """A routed row, or a reason why the line cannot become one."""
+
+    table: str = ""
+    row: dict[str, Any] | None = None
+    reason: str = ""  # the detail, for the reject file
+    kind: str = ""  # the reason's kind, for the summary
+    # A raw row's timestamp is the time received: not part of its identity on a replay.
+    synthetic_time: bool = False
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _is_driver_record(obj: dict[str, Any]) -> bool:
+    return type(obj.get("log")) is str and ("source" in obj or "container_id" in obj)
+
+
+def parse_line(data: bytes, complete: bool, received: Callable[[], str]) -> Parsed:
+    """Route one line (bytes, without its newline). `received()` stamps raw rows without a time."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        obj = None
+        if not complete and data[:1] in (b"{", b"["):
+            return Parsed(reason="truncated last line (no newline at the end of the input, "
+                                 "not valid JSON)", kind="truncated last line")
+        if b"\t" in data:  # out_file's default format: time<TAB>tag<TAB>json
+            obj = _tab_separated(data)
+    if type(obj) is dict:
+        if _is_driver_record(obj):
+            return _from_driver(obj, received)
+        return _route(obj)
+    return _raw_line(data, None, received, stream="stdout", time=None)
+
+
+def _tab_separated(data: bytes) -> dict[str, Any] | None:
+    parts = data.split(b"\t", 2)
+    if len(parts) != 3 or parts[2][:1] != b"{":
+        return None
+    try:
+        obj = orjson.loads(parts[2])
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is dict and _is_driver_record(obj) and "time" not in obj:
+        obj["time"] = parts[0].decode("utf-8", "replace")
+    return obj if type(obj) is dict else None
+
+
+def _route(record: dict[str, Any]) -> Parsed:
+    table = route_table(record)
+    strip_routing_key(record)
+    return Parsed(table=table, row=record)
+
+
+def _from_driver(env: dict[str, Any], received: Callable[[], str]) -> Parsed:
+    log: str = env["log"]
+    inner: Any = None
+    if log[:1] == "{":
+        try:
+            inner = orjson.loads(log)
+        except orjson.JSONDecodeError:
+            inner = None
+    if type(inner) is dict:
+        for key in ("container_id", "container_name"):
+            if key in env and key not in inner:
+                inner[key] = env[key]
+        return _route(inner)
+    stream = env.get("source") if env.get("source") in ("stdout", "stderr") else "stdout"
+    text = log[:-1] if log.endswith("\n") else log
+    return _raw_text(text, env, received, stream, env.get("time"))
+
+
+def _raw_line(data: bytes, env: dict[str, Any] | None, received: Callable[[], str], stream: str,
+              time: Any) -> Parsed:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Parsed(reason=f"not UTF-8 text (invalid byte at offset {exc.start})",
+                      kind="not UTF-8 text")
+    return _raw_text(text, env, received, stream, time)
+
+
+def _raw_text(text: str, env: dict[str, Any] | None, received: Callable[[], str], stream: str,
+              time: Any) -> Parsed:
+    if "\x00" in text:
+        return Parsed(reason=f"binary data (NUL byte at offset {text.index(chr(0))})",
+                      kind="binary data")
+    has_time = isinstance(time, str) and bool(time)
+    row: dict[str, Any] = {
+        "timestamp": time if has_time else received(),
+        "severity": "DEFAULT",
+        "stream": stream,
+        "text": text,
+    }
+    if env:
+        for key in ("container_id", "container_name"):
+            if env.get(key) is not None:
+                row[key] = env[key]
+    return Parsed(table=RAW_TABLE, row=row, synthetic_time=not has_time)
+
+
+def row_key(table: str, row: dict[str, Any], synthetic_time: bool, position: str) -> str:
+    """The per-row identity a replay is de-duplicated on (BigQuery insertId, DuckDB key).
+
+    The record's `log_id` when it has one (the logger makes it unique); else a hash of the
+    content. A raw row whose time is only the time received hashes its position (source and
+    line) instead of that time, so re-reading the same file gives the same key.
+    """
+    log_id = row.get("log_id")
+    if type(log_id) is str and log_id and len(log_id) <= 128:
+        return log_id
+    h = hashlib.blake2b(table.encode(), digest_size=16)
+    if synthetic_time:
+        content = {k: v for k, v in row.items() if k != "timestamp"}
+        h.update(position.encode())
+    else:
+        content = row
+    h.update(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
+    return "h:" + h.hexdigest()
