@@ -18,6 +18,8 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "shipper._cli.schemas",
     "shipper._cli.tables",
+    "shipper._cli.load",
+    "shipper._cli.query",
 )
 
 
