@@ -17,13 +17,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..registry import Registry, Table, load_registry
+import orjson
+
+from ..registry import ROUTING_KEY, Registry, load_registry
 from ._bigquery import LoadAborted
-from ._records import now_rfc3339, parse_line, row_key
+from ._records import content_key, now_rfc3339, parse_line, row_key
 from ._reader import LineReader, Oversize
 from ._rejects import RejectSink
+from ._routing import route_table
 from ._summary import Progress, Summary
-from ._validate import Check, checker_for
+from ._validate import Check, checker_for, compile_fits
 
 __all__ = ["LoadAborted", "MAX_LINE", "Summary", "default_rejects_path", "load"]
 
@@ -44,17 +47,18 @@ def default_rejects_path(target: str) -> Path:
 
 
 def _open_sink(target: str, registry: Registry, summary: Summary, rejects: RejectSink,
-               bigquery_client: Any, batch_rows: int | None) -> Any:
+               locate: Callable[[int], tuple[str, int]], bigquery_client: Any,
+               batch_rows: int | None) -> Any:
     from ..tables import parse_target
 
     if parse_target(target).kind == "duckdb":
         from ._duckdb import DuckDBLoadTarget
 
         kw = {"batch_rows": batch_rows} if batch_rows else {}
-        return DuckDBLoadTarget(target, registry, summary, rejects, **kw)
+        return DuckDBLoadTarget(target, registry, summary, rejects, locate, **kw)
     from ._bigquery import BigQueryLoadTarget
 
-    return BigQueryLoadTarget(target, summary, rejects, client=bigquery_client)
+    return BigQueryLoadTarget(target, summary, rejects, locate, client=bigquery_client)
 
 
 def load(sources: Sequence[str], target: str, *, rejects: Path | str | None = None,
@@ -63,117 +67,164 @@ def load(sources: Sequence[str], target: str, *, rejects: Path | str | None = No
          bigquery_client: Any = None, batch_rows: int | None = None) -> Summary:
     """Load every source (a path, or "-" for stdin) into `target`; return the summary.
 
-    Raises `LoadAborted` (naming the source and line to resume from) when the target fails in
-    a way that rejecting rows cannot fix; rows before that point are loaded.
+    Raises `LoadAborted` (naming the source and line to resume from, with `.summary`) when the
+    target fails in a way that rejecting rows cannot fix; rows before that point are loaded.
     """
-    started = time.monotonic()
-    registry = registry or load_registry(full_check=False)
-    reject_path = Path(rejects) if rejects else default_rejects_path(target)
-    summary = Summary(target=target, rejects_path=str(reject_path))
-    sink_rejects = RejectSink(reject_path)
     for src in sources:
         if src != STDIN and not Path(src).is_file():
             raise FileNotFoundError(f"no such file: {src}")
+    loader = _Loader(sources, target, registry or load_registry(full_check=False),
+                     Path(rejects) if rejects else default_rejects_path(target), max_line)
     if progress is None:
         progress = sys.stderr.isatty()
-    total = sum(os.path.getsize(s) for s in sources if s != STDIN) if STDIN not in sources else None
-    bar = Progress(total) if progress else None
-    sink = _open_sink(target, registry, summary, sink_rejects, bigquery_client, batch_rows)
-    tables = {t.name: t for t in registry.tables}
-    checks: dict[str, Check] = {}
-    order = {name: i for i, name in enumerate(_display(s) for s in sources)}
-    position = ("", 0)
-    done_before = 0
-    try:
-        for src in sources:
-            name = _display(src)
-            stream = (stdin or sys.stdin.buffer) if src == STDIN else open(src, "rb")
-            try:
-                reader = LineReader(stream, max_line)
-                tick = (lambda: bar.update(done_before + reader.bytes_read, summary.lines)) if bar else None
-                for line in reader:
-                    position = (name, line.number)
-                    _one(line, name, summary, sink, sink_rejects, tables, checks)
-                    if tick is not None and not line.number & 1023:
-                        tick()
-                done_before += reader.bytes_read
-            finally:
-                if src != STDIN:
-                    stream.close()
-        sink.flush()
-    except KeyboardInterrupt:
-        _abort(sink, summary, order, position, "interrupted", flush=True)
-    except LoadAborted as exc:
-        _abort(sink, summary, order, position, str(exc), flush=False)
-    finally:
-        if bar:
-            bar.update(done_before, summary.lines, force=True)
-            bar.close()
-        sink_rejects.close()
-        summary.seconds = time.monotonic() - started
-        sink.close()
-    return summary
+    return loader.run(stdin, progress, bigquery_client, batch_rows)
 
 
 def _display(src: str) -> str:
     return "<stdin>" if src == STDIN else src
 
 
-def _reject_line(rejects: RejectSink, summary: Summary, source: str, number: int, table: str,
-                 kind: str, reason: str, data: bytes) -> None:
-    rejects.line(source, number, table, reason, data)
-    summary.rejected[kind] += 1
+class _Loader:
+    """One load: the per-line loop, with a fast path for the common case (an app's JSON line
+    that fits its table) and the careful path for everything else."""
 
+    def __init__(self, sources: Sequence[str], target: str, registry: Registry,
+                 reject_path: Path, max_line: int) -> None:
+        self.sources = list(sources)
+        self.target = target
+        self.registry = registry
+        self.max_line = max_line
+        self.summary = Summary(target=target, rejects_path=str(reject_path))
+        self.rejects = RejectSink(reject_path)
+        self.tables = {t.name: t for t in registry.tables}
+        self.fits = {t.name: compile_fits(t, frozenset({ROUTING_KEY})) for t in registry.tables}
+        self.checks: dict[str, Check] = {}
+        self.starts: list[tuple[int, str]] = []  # (ordinal of line 1, source name)
+        self.ordinal = 0
+        self.sink: Any = None
 
-def _one(line: Any, source: str, summary: Summary, sink: Any, rejects: RejectSink,
-         tables: dict[str, Table], checks: dict[str, Check]) -> None:
-    """Route, judge and hand one line to the sink, or reject it with its reason."""
-    summary.lines += 1
-    data = line.data
-    if type(data) is Oversize:
-        rejects.oversize(source, line.number, f"line longer than the {MAX_LINE // (1024 * 1024)} MiB "
-                         "row limit (BigQuery: 10 MB per row and per request)", data)
-        summary.rejected["line over the row size limit"] += 1
-        return
-    if not data.strip():
-        summary.blank += 1
-        return
-    parsed = parse_line(data, line.complete, _received)
-    if parsed.reason:
-        _reject_line(rejects, summary, source, line.number, "", parsed.kind, parsed.reason, data)
-        return
-    table = tables.get(parsed.table)
-    if table is None:
-        _reject_line(rejects, summary, source, line.number, parsed.table, "unknown table",
-                     f"unknown table {parsed.table!r} (registry has: {', '.join(sorted(tables))})", data)
-        return
-    check = checks.get(table.name)
-    if check is None:
-        check = checks[table.name] = checker_for(table)
-    err = check(parsed.row)
-    if err:
-        _reject_line(rejects, summary, source, line.number, table.name,
-                     f"does not fit {table.name}", f"does not fit {table.name}: {err}", data)
-        return
-    key = row_key(table.name, parsed.row, parsed.synthetic_time, f"{source}:{line.number}")
-    sink.add(table, parsed.row, key, source, line.number)
+    def locate(self, ordinal: int) -> tuple[str, int]:
+        """Global line ordinal -> (source, line number)."""
+        for start, name in reversed(self.starts):
+            if ordinal >= start:
+                return name, ordinal - start + 1
+        return "", ordinal
 
-
-_received: Callable[[], str] = now_rfc3339
-
-
-def _abort(sink: Any, summary: Summary, order: dict[str, int], position: tuple[str, int],
-           why: str, flush: bool) -> None:
-    if flush:
+    def run(self, stdin: BinaryIO | None, progress: bool, bigquery_client: Any,
+            batch_rows: int | None) -> Summary:
+        started = time.monotonic()
+        total = None if STDIN in self.sources else sum(os.path.getsize(s) for s in self.sources)
+        bar = Progress(total) if progress else None
+        self.sink = _open_sink(self.target, self.registry, self.summary, self.rejects, self.locate,
+                               bigquery_client, batch_rows)
+        done_before = 0
         try:
-            sink.flush()
-            position = (position[0], position[1] + 1)
-        except Exception:  # noqa: BLE001 - the resume point below still holds
-            pass
-    points = [*sink.pending(), position]
-    src, line = min(points, key=lambda p: (order.get(p[0], 0), p[1]))
-    summary.stopped_at = f"{src}:{line}"
-    exc = LoadAborted(f"{why}; stopped at {src} line {line}: every row before it is loaded. "
-                      "Re-run the same command to finish: rows already loaded are skipped by their key")
-    exc.summary = summary
-    raise exc
+            for src in self.sources:
+                stream = (stdin or sys.stdin.buffer) if src == STDIN else open(src, "rb")
+                try:
+                    reader = LineReader(stream, self.max_line)
+                    self.starts.append((self.ordinal + 1, _display(src)))
+                    for lines, last_complete in reader.blocks():
+                        self._block(lines, last_complete, self.starts[-1])
+                        if bar:
+                            bar.update(done_before + reader.bytes_read, self.summary.lines)
+                    done_before += reader.bytes_read
+                finally:
+                    if src != STDIN:
+                        stream.close()
+            self.sink.flush()
+        except KeyboardInterrupt:
+            self._abort("interrupted", flush=True)
+        except LoadAborted as exc:
+            self._abort(str(exc), flush=False)
+        finally:
+            if bar:
+                bar.update(done_before, self.summary.lines, force=True)
+                bar.close()
+            self.summary.lines = self.ordinal
+            try:
+                self.sink.close()
+            finally:
+                self.rejects.close()
+                self.summary.seconds = time.monotonic() - started
+        return self.summary
+
+    def _block(self, lines: list[Any], last_complete: bool, start: tuple[int, str]) -> None:
+        """The hot loop: keep it flat (no call per line but the parse, the check and the add)."""
+        loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+        fits, tables, add = self.fits, self.tables, self.sink.add
+        ordinal = self.ordinal
+        last = len(lines) - 1
+        for i, data in enumerate(lines):
+            ordinal += 1
+            if type(data) is bytes and data[:1] == b"{":
+                try:
+                    obj = loads(data)
+                except JSONDecodeError:
+                    obj = None
+                if type(obj) is dict and "log" not in obj:
+                    name = route_table(obj)
+                    check = fits.get(name)
+                    if check is not None and check(obj):
+                        log_id = obj.get("log_id")
+                        key = (log_id if type(log_id) is str and 0 < len(log_id) <= 128
+                               else content_key(name, data))
+                        add(tables[name], key, ordinal, data, obj)
+                        continue
+            self.ordinal = ordinal
+            self._careful(data, last_complete or i < last, start)
+        self.ordinal = ordinal
+
+    def _reject(self, table: str, kind: str, reason: str, data: bytes) -> None:
+        source, line = self.locate(self.ordinal)
+        self.rejects.line(source, line, table, reason, data)
+        self.summary.rejected[kind] += 1
+
+    def _careful(self, data: Any, complete: bool, start: tuple[int, str]) -> None:
+        """Everything that is not a fitting app line: route, judge, or reject with the reason."""
+        if type(data) is Oversize:
+            source, line = self.locate(self.ordinal)
+            self.rejects.oversize(source, line, f"line longer than the {self.max_line:,}-byte row "
+                                  "limit (BigQuery: 10 MB per row and per request)", data)
+            self.summary.rejected["line over the row size limit"] += 1
+            return
+        if not data.strip():
+            self.summary.blank += 1
+            return
+        parsed = parse_line(data, complete, now_rfc3339)
+        if parsed.reason:
+            self._reject("", parsed.kind, parsed.reason, data)
+            return
+        table = self.tables.get(parsed.table)
+        if table is None:
+            self._reject(parsed.table, "unknown table",
+                         f"unknown table {parsed.table!r} (registry has: {', '.join(sorted(self.tables))})",
+                         data)
+            return
+        row = parsed.row
+        if not self.fits[table.name](row):
+            check = self.checks.get(table.name)
+            if check is None:
+                check = self.checks[table.name] = checker_for(table)
+            err = check(row) or "rejected by the table's check"
+            self._reject(table.name, f"does not fit {table.name}", f"does not fit {table.name}: {err}", data)
+            return
+        content = parsed.content
+        if parsed.synthetic_time:
+            content += ("@%s:%d" % self.locate(self.ordinal)).encode()
+        self.sink.add(table, row_key(row, table.name, content), self.ordinal, None, row)
+
+    def _abort(self, why: str, flush: bool) -> None:
+        position = self.ordinal + 1
+        if flush:
+            try:
+                self.sink.flush()
+            except Exception:  # noqa: BLE001 - the resume point below still holds
+                pass
+        pending = [p for p in self.sink.pending() if p]
+        src, line = self.locate(min([*pending, position]))
+        self.summary.stopped_at = f"{src}:{line}"
+        exc = LoadAborted(f"{why}; stopped at {src} line {line}: every row before it is loaded. "
+                          "Re-run the same command to finish: rows already loaded are skipped by their key")
+        exc.summary = self.summary
+        raise exc

@@ -21,7 +21,9 @@ from typing import Any
 
 import orjson
 
-from ..registry import Table
+from collections.abc import Callable
+
+from ..registry import ROUTING_KEY, Table
 from ._rejects import RejectSink
 from ._summary import Summary
 
@@ -35,8 +37,7 @@ ROW_OVERHEAD = 64  # {"insertId": "...", "json": ...}, plus separators
 class _Pending:
     row: dict[str, Any]
     key: str
-    source: str
-    line: int
+    ordinal: int
     size: int
 
 
@@ -60,7 +61,8 @@ def encoded_size(row: dict[str, Any]) -> int:
 
 
 class BigQueryLoadTarget:
-    def __init__(self, url: str, summary: Summary, rejects: RejectSink, client: Any = None) -> None:
+    def __init__(self, url: str, summary: Summary, rejects: RejectSink,
+                 locate: Callable[[int], tuple[str, int]], client: Any = None) -> None:
         from ..tables import parse_target
         from ..tables._targets import make_bigquery_client
 
@@ -68,14 +70,16 @@ class BigQueryLoadTarget:
         self.url, self.project, self.dataset = url, t.project, t.dataset
         self.summary = summary
         self.rejects = rejects
+        self.locate = locate
         self.client = client or make_bigquery_client(t.project)
         self._batches: dict[str, _Batch] = {}
         self._missing: set[str] = set()
 
-    def add(self, table: Table, row: dict[str, Any], key: str, source: str, line: int) -> None:
+    def add(self, table: Table, key: str, ordinal: int, raw: bytes | None, row: dict[str, Any]) -> None:
+        row.pop(ROUTING_KEY, None)  # fluentd removes it before the insert
         size = encoded_size(row) + len(key) + ROW_OVERHEAD
         if size > REQUEST_BUDGET:
-            self.rejects.row(source, line, table.name,
+            self.rejects.row(*self.locate(ordinal), table.name,
                              f"row is {size:,} bytes as JSON, over BigQuery's 10 MB insert limit", row)
             self.summary.rejected["row over the 10 MB insert limit"] += 1
             return
@@ -83,14 +87,14 @@ class BigQueryLoadTarget:
         if batch.rows and batch.size + size > REQUEST_BUDGET:
             self._send(table.name, batch.rows)
             batch.rows, batch.size = [], 0
-        batch.rows.append(_Pending(row, key, source, line, size))
+        batch.rows.append(_Pending(row, key, ordinal, size))
         batch.size += size
         if len(batch.rows) >= MAX_ROWS:
             self._send(table.name, batch.rows)
             batch.rows, batch.size = [], 0
 
-    def pending(self) -> list[tuple[str, int]]:
-        return [(b.rows[0].source, b.rows[0].line) for b in self._batches.values() if b.rows]
+    def pending(self) -> list[int]:
+        return [b.rows[0].ordinal for b in self._batches.values() if b.rows]
 
     def flush(self) -> None:
         for name, batch in self._batches.items():
@@ -142,11 +146,11 @@ class BigQueryLoadTarget:
                                   f"without naming an invalid one: {errors[:1]}")
             for i, msg in sorted(invalid.items()):
                 p = rows[i]
-                self.rejects.row(p.source, p.line, table, f"refused by BigQuery: {msg}", p.row)
+                self.rejects.row(*self.locate(p.ordinal), table, f"refused by BigQuery: {msg}", p.row)
                 self.summary.rejected["refused by the target"] += 1
             rows = [p for i, p in enumerate(rows) if i not in invalid]
 
     def _reject_all(self, table: str, rows: list[_Pending], reason: str) -> None:
         for p in rows:
-            self.rejects.row(p.source, p.line, table, reason, p.row)
+            self.rejects.row(*self.locate(p.ordinal), table, reason, p.row)
         self.summary.rejected[reason.split(" (")[0]] += len(rows)

@@ -1,10 +1,15 @@
 """Load rows into a DuckDB file: columnar batches, and de-duplication so a re-run adds nothing.
 
-Why this path: `executemany` costs a round trip per row. Instead validated rows are appended as
-NDJSON to a per-table spool file; a flush reads the whole batch with `read_json` (columns typed
-from the registry) into a staging table, drops rows whose key is already loaded (an anti-join on
-the side table `_shipper_loaded`) and inserts the rest, all in one transaction: a batch is
-either loaded with its keys or not at all, so an interrupted load re-run adds each row once.
+Why this path: `executemany` costs a round trip per row. Instead each row is appended to a
+per-table spool file as one NDJSON line `{"k": key, "p": ordinal, "r": <the row's JSON>}` (the
+app's line goes in as it was read, never re-serialized). A flush reads the batch with
+`read_json` (the row typed as a STRUCT of the table's columns, so keys the table lacks, such as
+the routing key, are ignored), drops rows whose key is already loaded (anti-join on the side
+table `_shipper_loaded`) and inserts the rest with their keys, in one transaction: a batch is
+loaded with its keys or not at all, so a re-run after an interruption adds each row once.
+
+Flushes run on one worker thread (DuckDB releases the GIL), so parsing the next batch overlaps
+with inserting the last; at most one batch waits, so memory stays flat.
 
 If DuckDB refuses a batch (a value the registry check let through but DuckDB cannot convert),
 the batch is split in halves until the refused rows are isolated; they go to the reject file
@@ -14,8 +19,11 @@ with DuckDB's message and the rest is loaded.
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,13 +31,16 @@ import orjson
 
 from ..registry import Registry, Table
 from ..targets.duckdb import column_type, quote
+from ._bigquery import LoadAborted
 from ._rejects import RejectSink
 from ._summary import Summary
 
 KEYS_TABLE = "_shipper_loaded"
-BATCH_ROWS = 200_000
-BATCH_BYTES = 128 << 20
+BATCH_ROWS = 100_000
+BATCH_BYTES = 48 << 20
 MAX_OBJECT = 32 << 20
+# DuckDB's own memory cap: the load must fit beside the interpreter in a small container.
+MEMORY_LIMIT = "192MB"
 
 
 @dataclass
@@ -39,142 +50,204 @@ class _Spool:
     f: BinaryIO
     rows: int = 0
     size: int = 0
-    positions: list[tuple[str, int]] = field(default_factory=list)
+    first: int = 0  # ordinal of the first row in the spool
+
+
+@dataclass
+class _Batch:
+    table: Table
+    path: Path
+    rows: int
+    first: int
 
 
 class DuckDBLoadTarget:
     def __init__(self, url: str, registry: Registry, summary: Summary, rejects: RejectSink,
-                 batch_rows: int = BATCH_ROWS) -> None:
+                 locate: Callable[[int], tuple[str, int]], batch_rows: int = BATCH_ROWS) -> None:
         from ..tables import ensure_tables, open_target
 
         self.url = url
         self.summary = summary
         self.rejects = rejects
+        self.locate = locate
         self.batch_rows = batch_rows
         self._target: Any = open_target(url)
         ensure_tables(self._target, registry)
         self.con = self._target.con
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        # One thread: the other core parses the next batch (the loader's real bottleneck).
+        self.con.execute("SET threads = 1")
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} "
                          "(table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL)")
-        self.registry = registry
-        self._tmp = tempfile.mkdtemp(prefix="shipper-load-")
+        self._tmp = Path(tempfile.mkdtemp(prefix="shipper-load-"))
         self._spools: dict[str, _Spool] = {}
-        self._sql: dict[str, tuple[str, str]] = {}
+        self._sql: dict[str, tuple[str, ...]] = {}
+        self._seq = 0
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        self._inflight: dict[int, int] = {}  # batch first ordinal -> rows
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._worker = threading.Thread(target=self._work, name="shipper-load-duckdb", daemon=True)
+        self._worker.start()
 
     # -- adding rows ---------------------------------------------------------------------
-    def add(self, table: Table, row: dict[str, Any], key: str, source: str, line: int) -> None:
+    def add(self, table: Table, key: str, ordinal: int, raw: bytes | None, row: dict[str, Any]) -> None:
         spool = self._spools.get(table.name)
         if spool is None:
-            path = Path(self._tmp) / f"{table.name}.ndjson"
-            spool = self._spools[table.name] = _Spool(table, path, open(path, "wb"))
-        pos = len(spool.positions)
-        data = orjson.dumps(row)
-        data = data[:-1] + b',"__key":' + orjson.dumps(key) + b',"__pos":' + str(pos).encode() + b"}\n"
-        if len(data) <= 2 or data[1:2] == b",":  # an empty row: no leading comma allowed
-            data = b"{" + data[2:]
+            spool = self._spools[table.name] = self._new_spool(table, ordinal)
+        elif not spool.rows:
+            spool.first = ordinal
+        data = (b'{"k":' + orjson.dumps(key) + b',"p":' + str(ordinal).encode() + b',"r":'
+                + (raw if raw is not None else orjson.dumps(row)) + b"}\n")
         spool.f.write(data)
-        spool.positions.append((source, line))
         spool.rows += 1
         spool.size += len(data)
         if spool.rows >= self.batch_rows or spool.size >= BATCH_BYTES:
-            self._flush(spool)
+            self._hand_off(spool)
 
-    def pending(self) -> list[tuple[str, int]]:
-        """The first not yet loaded (source, line) of each table: where a re-run must start."""
-        return [s.positions[0] for s in self._spools.values() if s.positions]
+    def _new_spool(self, table: Table, first: int) -> _Spool:
+        self._seq += 1
+        path = self._tmp / f"{table.name}.{self._seq}.ndjson"
+        return _Spool(table, path, open(path, "wb"), first=first)
+
+    def _hand_off(self, spool: _Spool) -> None:
+        spool.f.close()
+        batch = _Batch(spool.table, spool.path, spool.rows, spool.first)
+        with self._lock:
+            self._inflight[batch.first] = batch.rows
+        self._raise_if_failed()
+        self._queue.put(batch)
+        fresh = self._new_spool(spool.table, 0)
+        spool.path, spool.f, spool.rows, spool.size = fresh.path, fresh.f, 0, 0
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise LoadAborted(f"DuckDB insert failed: {self._error}")
+
+    def pending(self) -> list[int]:
+        """Ordinals of the first row not yet committed, per open batch: where a re-run resumes."""
+        with self._lock:
+            firsts = list(self._inflight)
+        return firsts + [s.first for s in self._spools.values() if s.rows]
 
     def flush(self) -> None:
         for spool in list(self._spools.values()):
             if spool.rows:
-                self._flush(spool)
+                self._hand_off(spool)
+        self._queue.join()
+        self._raise_if_failed()
 
     def close(self) -> None:
+        self._queue.put(None)
+        self._worker.join()
         for spool in self._spools.values():
             spool.f.close()
-            try:
-                os.unlink(spool.path)
-            except OSError:
-                pass
+            spool.path.unlink(missing_ok=True)
+        for p in self._tmp.glob("*"):
+            p.unlink(missing_ok=True)
         try:
             os.rmdir(self._tmp)
         except OSError:
             pass
         self._target.close()
 
-    # -- flushing ------------------------------------------------------------------------
+    # -- the worker ----------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                if self._error is None:
+                    try:
+                        self._load_batch(batch)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                        self._error = exc
+                    else:
+                        with self._lock:
+                            self._inflight.pop(batch.first, None)
+                batch.path.unlink(missing_ok=True)
+            finally:
+                self._queue.task_done()
+
+    def _load_batch(self, batch: _Batch) -> None:
+        try:
+            self._load_file(batch.table, batch.path, batch.rows)
+        except _Refused:
+            self._bisect(batch)
+
     def _statements(self, table: Table) -> tuple[str, ...]:
         sql = self._sql.get(table.name)
         if sql is None:
-            cols = {f.name: column_type(f) for f in table.fields}
-            cols["__key"] = "VARCHAR"
-            cols["__pos"] = "BIGINT"
-            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
-            names = ", ".join(quote(f.name) for f in table.fields)
+            inner = ", ".join(f"{quote(f.name)} {column_type(f)}" for f in table.fields)
+            spec = "{'k': 'VARCHAR', 'p': 'BIGINT', 'r': '" + f"STRUCT({inner})".replace("'", "''") + "'}"
+            names = ", ".join(f"r.{quote(f.name)}" for f in table.fields)
             stage = (f"CREATE OR REPLACE TEMP TABLE __shipper_stage AS "
                      f"SELECT * FROM read_json(?, columns={spec}, format='newline_delimited', "
                      f"maximum_object_size={MAX_OBJECT})")
-            new = (f"CREATE OR REPLACE TEMP TABLE __shipper_new AS "
-                   f"SELECT s.* FROM __shipper_stage s ANTI JOIN "
-                   f"(SELECT row_key FROM {KEYS_TABLE} WHERE table_name = ?) k ON s.__key = k.row_key "
-                   f"QUALIFY row_number() OVER (PARTITION BY s.__key ORDER BY s.__pos) = 1")
-            insert = f"INSERT INTO {quote(table.name)} SELECT {names} FROM __shipper_new ORDER BY __pos"
-            keys = f"INSERT INTO {KEYS_TABLE} SELECT ?, __key FROM __shipper_new"
-            sql = self._sql[table.name] = (stage, new, insert, keys)
+            # Only the rows whose key is not loaded yet; both inserts see the same set, since
+            # the keys are added last.
+            new = (f"FROM __shipper_stage s ANTI JOIN "
+                   f"(SELECT row_key FROM {KEYS_TABLE} WHERE table_name = $t) k ON s.k = k.row_key")
+            insert = f"INSERT INTO {quote(table.name)} SELECT {names} {new}"
+            keys = f"INSERT INTO {KEYS_TABLE} SELECT $t, s.k {new}"
+            sql = self._sql[table.name] = (stage, insert, keys)
         return sql
-
-    def _flush(self, spool: _Spool) -> None:
-        spool.f.close()
-        try:
-            self._load_file(spool.table, spool.path, spool.rows)
-        except _Refused:
-            self._bisect(spool)
-        spool.f = open(spool.path, "wb")
-        spool.rows = spool.size = 0
-        spool.positions = []
 
     def _load_file(self, table: Table, path: Path, rows: int) -> None:
         import duckdb
 
-        stage, new_rows, insert, keys = self._statements(table)
+        stage, insert, keys = self._statements(table)
         con = self.con
         con.execute("BEGIN")
         try:
             con.execute(stage, [str(path)])
-            con.execute(new_rows, [table.name])
-            con.execute(insert)
-            con.execute(keys, [table.name])
-            (new,) = con.execute("SELECT count(*) FROM __shipper_new").fetchone()
+            (dups,) = con.execute("SELECT count(*) - count(DISTINCT k) FROM __shipper_stage").fetchone()
+            if dups:  # the same row twice in one batch (a file given twice): keep the first
+                con.execute("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT * FROM __shipper_stage "
+                            "QUALIFY row_number() OVER (PARTITION BY k ORDER BY p) = 1")
+            (new,) = con.execute(insert, {"t": table.name}).fetchone()
+            con.execute(keys, {"t": table.name})
+            con.execute("DROP TABLE __shipper_stage")
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
-            raise _Refused(str(exc).splitlines()[0]) from None
-        t = self.summary.table(table.name)
-        t.inserted += new
-        t.duplicates += rows - new
+            message = str(exc).splitlines()[0]
+            if isinstance(exc, duckdb.OutOfMemoryException) and rows <= 1:
+                raise  # not the row's fault: the load stops and says where to resume
+            raise _Refused(message) from None
+        with self._lock:
+            t = self.summary.table(table.name)
+            t.inserted += new
+            t.duplicates += rows - new
 
-    def _bisect(self, spool: _Spool) -> None:
+    def _bisect(self, batch: _Batch) -> None:
         """Isolate the rows DuckDB refuses; load the others. Rare, so simple beats fast."""
-        with open(spool.path, "rb") as f:
+        with open(batch.path, "rb") as f:
             lines = f.read().splitlines(keepends=True)
-        part = spool.path.with_suffix(".part")
+        part = batch.path.with_suffix(".part")
 
         def attempt(chunk: list[bytes]) -> None:
             with open(part, "wb") as out:
                 out.writelines(chunk)
             try:
-                self._load_file(spool.table, part, len(chunk))
+                self._load_file(batch.table, part, len(chunk))
             except _Refused as exc:
-                if len(chunk) == 1:
-                    obj = orjson.loads(chunk[0])
-                    source, line = spool.positions[obj.pop("__pos")]
-                    obj.pop("__key", None)
-                    self.rejects.row(source, line, spool.table.name, f"refused by DuckDB: {exc}", obj)
-                    self.summary.rejected["refused by the target"] += 1
+                if len(chunk) > 1:
+                    mid = len(chunk) // 2
+                    attempt(chunk[:mid])
+                    attempt(chunk[mid:])
                     return
-                mid = len(chunk) // 2
-                attempt(chunk[:mid])
-                attempt(chunk[mid:])
+                try:
+                    obj = orjson.loads(chunk[0])
+                    source, line = self.locate(int(obj["p"]))
+                    row = obj["r"]
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    source, line, row = "", 0, chunk[0].decode("utf-8", "replace")
+                with self._lock:
+                    self.rejects.row(source, line, batch.table.name, f"refused by DuckDB: {exc}", row)
+                    self.summary.rejected["refused by the target"] += 1
 
         attempt(lines)
         part.unlink(missing_ok=True)

@@ -26,15 +26,14 @@ class Oversize:
     complete: bool = True  # False when the input ended inside the line (no newline)
 
 
-@dataclass(frozen=True)
-class Line:
-    number: int  # 1-based
-    data: bytes | Oversize  # without its newline (and without a trailing CR)
-    complete: bool  # False for a last line with no newline at the end of the input
-
-
 class LineReader:
-    """Iterate over `Line`s of a binary stream; `bytes_read` is for progress bars."""
+    """Iterate over blocks of lines of a binary stream; `bytes_read` is for progress bars.
+
+    `blocks()` yields `(lines, last_complete)`: a list whose items are the lines' bytes (without
+    the newline; a trailing CR is left for the caller) or an `Oversize`, in input order.
+    `last_complete` is False only for the final block when the input does not end with a
+    newline. Lists of lines, not one object per line: the loader's per-line cost is the budget.
+    """
 
     def __init__(self, stream: BinaryIO, max_line: int, block: int = BLOCK) -> None:
         self.stream = stream
@@ -48,31 +47,28 @@ class LineReader:
         self.bytes_read += len(chunk)
         return chunk
 
-    def __iter__(self) -> Iterator[Line]:
-        number = 0
+    def blocks(self) -> Iterator[tuple[list[bytes | Oversize], bool]]:
         tail = b""
+        limit = self.max_line
         while True:
             chunk = self._read()
             if not chunk:
                 break
             buf = tail + chunk if tail else chunk
-            parts = buf.split(b"\n")
-            tail = parts.pop()
-            for part in parts:
-                number += 1
-                if len(part) > self.max_line:
-                    # Only reachable when a block holds a whole oversize line: still not loaded twice.
-                    yield Line(number, _oversize_from(part), True)
-                    continue
-                if part[-1:] == b"\r":
-                    part = part[:-1]
-                yield Line(number, part, True)
-            if len(tail) > self.max_line:
-                number += 1
+            parts: list[bytes | Oversize] = buf.split(b"\n")  # type: ignore[assignment]
+            tail = parts.pop()  # type: ignore[assignment]
+            if len(buf) > limit:
+                # A block holding a whole oversize line: it is already in memory once, never twice.
+                for i, part in enumerate(parts):
+                    if len(part) > limit:  # type: ignore[arg-type]
+                        parts[i] = Oversize(iter((part,)), len(part))  # type: ignore[arg-type]
+            if parts:
+                yield parts, True
+            if len(tail) > limit:
                 over = Oversize(iter(()))
                 over.pieces = self._stream_oversize(tail, over)
                 tail = b""
-                yield Line(number, over, True)
+                yield [over], True
                 for _ in over.pieces:  # drain what the caller did not read
                     pass
                 tail = self._rest
@@ -80,10 +76,15 @@ class LineReader:
                 if not over.complete:  # the input ended inside the line
                     return
         if tail:
-            number += 1
-            if tail[-1:] == b"\r":
-                tail = tail[:-1]
-            yield Line(number, tail, False)
+            yield [tail], False
+
+    def __iter__(self) -> Iterator[tuple[int, bytes | Oversize, bool]]:
+        """(line number, data, complete) one line at a time: simpler for tests and small inputs."""
+        number = 0
+        for lines, last_complete in self.blocks():
+            for i, data in enumerate(lines):
+                number += 1
+                yield number, data, last_complete or i < len(lines) - 1
 
     def _stream_oversize(self, head: bytes, over: Oversize) -> Iterator[bytes]:
         """Yield an oversize line piece by piece up to its newline; keep the bytes after it."""

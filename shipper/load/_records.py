@@ -37,6 +37,7 @@ class Parsed:
     kind: str = ""  # the reason's kind, for the summary
     # A raw row's timestamp is the time received: not part of its identity on a replay.
     synthetic_time: bool = False
+    content: bytes = b""  # what the row's key hashes when it has no log_id (see row_key)
 
 
 def now_rfc3339() -> str:
@@ -61,7 +62,7 @@ def parse_line(data: bytes, complete: bool, received: Callable[[], str]) -> Pars
     if type(obj) is dict:
         if _is_driver_record(obj):
             return _from_driver(obj, received)
-        return _route(obj)
+        return _route(obj, data)
     return _raw_line(data, None, received, stream="stdout", time=None)
 
 
@@ -78,10 +79,10 @@ def _tab_separated(data: bytes) -> dict[str, Any] | None:
     return obj if type(obj) is dict else None
 
 
-def _route(record: dict[str, Any]) -> Parsed:
+def _route(record: dict[str, Any], content: bytes) -> Parsed:
     table = route_table(record)
     strip_routing_key(record)
-    return Parsed(table=table, row=record)
+    return Parsed(table=table, row=record, content=content)
 
 
 def _from_driver(env: dict[str, Any], received: Callable[[], str]) -> Parsed:
@@ -96,7 +97,7 @@ def _from_driver(env: dict[str, Any], received: Callable[[], str]) -> Parsed:
         for key in ("container_id", "container_name"):
             if key in env and key not in inner:
                 inner[key] = env[key]
-        return _route(inner)
+        return _route(inner, log.encode())
     stream = env.get("source") if env.get("source") in ("stdout", "stderr") else "stdout"
     text = log[:-1] if log.endswith("\n") else log
     return _raw_text(text, env, received, stream, env.get("time"))
@@ -128,24 +129,24 @@ def _raw_text(text: str, env: dict[str, Any] | None, received: Callable[[], str]
         for key in ("container_id", "container_name"):
             if env.get(key) is not None:
                 row[key] = env[key]
-    return Parsed(table=RAW_TABLE, row=row, synthetic_time=not has_time)
+    identity = {k: v for k, v in row.items() if k != "timestamp" or has_time}
+    return Parsed(table=RAW_TABLE, row=row, synthetic_time=not has_time,
+                  content=orjson.dumps(identity, option=orjson.OPT_SORT_KEYS))
 
 
-def row_key(table: str, row: dict[str, Any], synthetic_time: bool, position: str) -> str:
+def row_key(row: dict[str, Any], table: str, content: bytes) -> str:
     """The per-row identity a replay is de-duplicated on (BigQuery insertId, DuckDB key).
 
-    The record's `log_id` when it has one (the logger makes it unique); else a hash of the
-    content. A raw row whose time is only the time received hashes its position (source and
-    line) instead of that time, so re-reading the same file gives the same key.
+    The record's `log_id` when it has one (the logger makes it unique, <= 128 characters: the
+    insertId limit); else a hash of the content: the app's line as printed (the same bytes
+    whether read from stdout or from the driver's `log` field), or for a raw line whose only time
+    is the time received, its text and position, so re-reading the same file gives the same key.
     """
     log_id = row.get("log_id")
-    if type(log_id) is str and log_id and len(log_id) <= 128:
+    if type(log_id) is str and 0 < len(log_id) <= 128:
         return log_id
-    h = hashlib.blake2b(table.encode(), digest_size=16)
-    if synthetic_time:
-        content = {k: v for k, v in row.items() if k != "timestamp"}
-        h.update(position.encode())
-    else:
-        content = row
-    h.update(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
-    return "h:" + h.hexdigest()
+    return content_key(table, content)
+
+
+def content_key(table: str, content: bytes) -> str:
+    return "h:" + hashlib.blake2b(content, digest_size=16, person=table.encode()[:16]).hexdigest()

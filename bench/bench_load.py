@@ -1,0 +1,130 @@
+"""Benchmark `shipper load`: DuckDB throughput and peak memory, BigQuery requests per 100k rows.
+
+Each case runs `shipper load` as a real subprocess and reads its peak RSS from
+`resource.getrusage(RUSAGE_CHILDREN)` (ru_maxrss, KiB on Linux), so the number is the whole
+process: interpreter, duckdb, the batches. Targets (issue 6): >= 100,000 access-log rows/s for
+1,000,000 lines, peak < 300 MB; <= 200 insertAll requests per 100,000 rows.
+
+    .venv/bin/python bench/bench_load.py [--lines 1000000] [--bq-lines 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+PATHS = ["/v1/users", "/v1/users/{id}", "/version/endpoint", "/v1/orders", "/health", "/v1/search"]
+
+
+def write_access_log(path: Path, lines: int, seed: int = 7) -> int:
+    """Access-log records as the shipper middleware writes them (one JSON line each)."""
+    rnd = random.Random(seed)
+    with open(path, "wb") as f:
+        buf = []
+        for i in range(lines):
+            p = rnd.choice(PATHS)
+            rec = {
+                "timestamp": f"2026-11-28T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000:03d}123Z",
+                "severity": "INFO",
+                "service": "api",
+                "log_id": f"{seed:04x}-{i:012d}",
+                "request_id": f"req-{i:08x}",
+                "log_table": "access_log",
+                "method": "GET" if i % 5 else "POST",
+                "path": p.replace("{id}", str(i % 977)),
+                "route": p,
+                "status_code": rnd.choice((200, 200, 200, 200, 201, 204, 304, 404, 500)),
+                "latency": round(rnd.expovariate(40.0), 6),
+                "response_bytes": rnd.randint(0, 40_000),
+                "user_agent": "bench/1.0",
+                "remote_ip": "10.0.0.1",
+            }
+            buf.append(orjson.dumps(rec))
+            if len(buf) >= 10_000:
+                f.write(b"\n".join(buf) + b"\n")
+                buf = []
+        if buf:
+            f.write(b"\n".join(buf) + b"\n")
+    return path.stat().st_size
+
+
+def run_load(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run `shipper load` in a child process: (seconds, peak MB of that child, its stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "shipper", "load", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, cwd=REPO)
+    seconds = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"load failed ({proc.returncode}): {proc.stderr}")
+    # ru_maxrss of children is the max over all waited-for children: run the largest case first.
+    return seconds, max(peak_kib, before) / 1024, proc.stdout
+
+
+def bench_duckdb(tmp: Path, lines: int) -> dict[str, float]:
+    src = tmp / "access.jsonl"
+    size = write_access_log(src, lines)
+    db = tmp / "bench.duckdb"
+    seconds, peak_mb, out = run_load([str(src), "--target", f"duckdb://{db}"])
+    print(out.strip())
+    rate = lines / seconds
+    print(f"duckdb: {lines:,} lines ({size / 1e6:,.0f} MB) in {seconds:.2f} s = {rate:,.0f} rows/s, "
+          f"peak RSS {peak_mb:,.0f} MB (targets: >= 100,000 rows/s, < 300 MB)")
+    t0 = time.perf_counter()
+    _, _, out2 = run_load([str(src), "--target", f"duckdb://{db}"])
+    print(f"duckdb re-run of the same file (all rows skipped as already loaded): "
+          f"{time.perf_counter() - t0:.2f} s")
+    return {"rows_per_s": rate, "peak_mb": peak_mb}
+
+
+def bench_bigquery(tmp: Path, lines: int) -> dict[str, float]:
+    from shipper.registry import load_registry
+    from shipper.tables import ensure_tables
+    from shipper.tables._targets import BigQueryTarget
+    from shipper.testing.fake_bigquery import FakeBigQueryAPI
+
+    src = tmp / "access_bq.jsonl"
+    write_access_log(src, lines, seed=11)
+    with FakeBigQueryAPI() as fake:
+        fake.add_dataset("logs")
+        target = BigQueryTarget("bigquery://test-project/logs", "test-project", "logs")
+        target._client = fake.client()
+        ensure_tables(target, load_registry(full_check=False))
+        fake.requests.clear()
+        seconds, _, out = run_load([str(src), "--target", "bigquery://test-project/logs",
+                                    "--rejects", str(tmp / "bq.rejects.jsonl")],
+                                   env={"SHIPPER_BIGQUERY_ENDPOINT": fake.endpoint})
+        inserts = fake.calls("POST", "/insertAll")
+        rows = len(fake.rows("logs", "access_log"))
+    per_100k = len(inserts) * 100_000 / lines
+    print(out.strip())
+    print(f"bigquery (fake endpoint): {rows:,} rows in {len(inserts)} insertAll requests "
+          f"= {per_100k:.0f} per 100,000 rows (target <= 200), {seconds:.1f} s; "
+          f"largest request {max(r.size for r in inserts) / 1e6:.2f} MB")
+    return {"requests_per_100k": per_100k}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--bq-lines", type=int, default=100_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as d:
+        tmp = Path(d)
+        bench_duckdb(tmp, args.lines)
+        bench_bigquery(tmp, args.bq_lines)
+
+
+if __name__ == "__main__":
+    main()
