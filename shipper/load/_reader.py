@@ -51,7 +51,10 @@ class LineReader:
         tail = b""
         limit = self.max_line
         while True:
-            chunk = self._read()
+            if self._rest:  # what followed an oversize line's newline, already read
+                chunk, self._rest = self._rest, b""
+            else:
+                chunk = self._read()
             if not chunk:
                 break
             buf = tail + chunk if tail else chunk
@@ -71,8 +74,6 @@ class LineReader:
                 yield [over], True
                 for _ in over.pieces:  # drain what the caller did not read
                     pass
-                tail = self._rest
-                self._rest = b""
                 if not over.complete:  # the input ended inside the line
                     return
         if tail:
