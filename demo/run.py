@@ -1,0 +1,354 @@
+"""`make demo`: the whole logbridge pipeline on one laptop, no cloud account, in well under 2 minutes.
+
+Stages (each runs as soon as what it needs is in the repo; a stage whose dependency is still
+being written says so and the others go on):
+  1. warehouse  - the local DuckDB warehouse, created from the schema registry
+  2. app        - a Starlette app with the shipper ASGI middleware, driven by realistic traffic;
+                  its stdout (JSON lines, one stray print, a traceback) goes to a file
+  3. load       - `shipper load` of that stdout into the warehouse: summary and rejects
+  4. queries    - the analysts' BigQuery SQL, run on DuckDB by `shipper query`
+  5. fluentd    - the captured fluentd status lines (healthy, outage, recovery): buffer bytes and
+                  retries over time, drawn as a PNG when matplotlib is installed
+  6. metrics    - the same lines through the metrics Lambda against a local moto server: the
+                  metrics it stored and which alarms would fire
+Everything is written under build/demo/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+BUILD = REPO / "build" / "demo"
+WAREHOUSE = BUILD / "warehouse.duckdb"
+TARGET = f"duckdb://{WAREHOUSE}"
+STDOUT_LOG = BUILD / "app_stdout.log"
+REJECTS = BUILD / "rejects.jsonl"
+FIXTURES = REPO.parent / "shared" / "fixtures" / "fluentd"
+MONITOR_LOG = FIXTURES / "monitor_agent_stdout.log"
+PNG = BUILD / "fluentd_buffer.png"
+
+
+class Skipped(Exception):
+    """A stage whose dependency is not in the repo yet."""
+
+
+def banner(n: int, title: str) -> None:
+    print(f"\n=== {n}. {title} " + "=" * max(0, 70 - len(title)), flush=True)
+
+
+def shipper(*args: str) -> int:
+    """Run a `shipper` command in-process, as the CLI would (same output, same exit code)."""
+    from shipper.cli import main
+
+    code = main(list(args))
+    sys.stdout.flush()
+    return code
+
+
+# -- 1. warehouse ------------------------------------------------------------------------------
+
+def stage_warehouse(ctx: dict[str, Any]) -> None:
+    from shipper.registry import load_registry
+    from shipper.tables import CREATE, ensure_tables, open_target
+
+    for p in BUILD.glob("warehouse.duckdb*"):
+        p.unlink()
+    REJECTS.unlink(missing_ok=True)
+    registry = load_registry()
+    target = open_target(TARGET)
+    try:
+        plan = ensure_tables(target, registry)
+    finally:
+        target.close()
+    created = [tp.table.name for tp in plan.tables if tp.action == CREATE]
+    print(f"{WAREHOUSE.relative_to(REPO)}: created {', '.join(created)} from schemas/ "
+          f"({len(registry.tables)} tables)")
+
+
+# -- 2. app ------------------------------------------------------------------------------------
+
+def stage_app(ctx: dict[str, Any]) -> None:
+    ctx["traffic_from"] = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with open(STDOUT_LOG, "wb") as out:
+        proc = subprocess.run([sys.executable, str(REPO / "demo" / "sample_app.py")], stdout=out,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    ctx["traffic_to"] = datetime.now(timezone.utc) + timedelta(seconds=1)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sample app failed:\n{proc.stderr}")
+    print(proc.stderr.strip())
+    lines = STDOUT_LOG.read_bytes().splitlines()
+    print(f"its stdout: {len(lines)} lines in {STDOUT_LOG.relative_to(REPO)}; e.g.")
+    for line in lines[:2]:
+        print("  " + line.decode()[:150] + ("..." if len(line) > 150 else ""))
+
+
+# -- 3. load -----------------------------------------------------------------------------------
+
+def stage_load(ctx: dict[str, Any]) -> None:
+    code = shipper("load", str(STDOUT_LOG), "--target", TARGET, "--rejects", str(REJECTS))
+    if code != 0:
+        raise RuntimeError(f"shipper load exited {code}")
+
+
+# -- 4. queries --------------------------------------------------------------------------------
+
+def stage_queries(ctx: dict[str, Any]) -> None:
+    stamp = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    queries = [
+        ("Failed calls to /version/endpoint in the window (BigQuery's double-quoted literal, @params)",
+         'SELECT timestamp, status_code, latency FROM access_log WHERE status_code != 200 '
+         'AND path = "/version/endpoint" AND timestamp BETWEEN @from AND @to ORDER BY timestamp',
+         [f"from:TIMESTAMP={stamp(ctx['traffic_from'])}", f"to:TIMESTAMP={stamp(ctx['traffic_to'])}"]),
+        ("Average latency per path",
+         "SELECT path, AVG(latency) AS latency_avg FROM access_log GROUP BY path ORDER BY latency_avg DESC LIMIT 8", []),
+        ("p95 latency per route",
+         "SELECT route, COUNT(*) AS requests, APPROX_QUANTILES(latency, 100)[OFFSET(95)] AS latency_p95 "
+         "FROM access_log GROUP BY route ORDER BY latency_p95 DESC", []),
+        ("Errors with their exception (app_log)",
+         "SELECT timestamp, message, error.type AS error_type, "
+         "SPLIT(error.stack, '\\n')[SAFE_OFFSET(ARRAY_LENGTH(SPLIT(error.stack, '\\n')) - 2)] AS last_frame "
+         "FROM app_log WHERE severity = 'ERROR'", []),
+        ("What the app printed that was not JSON (raw_log)",
+         "SELECT stream, text FROM raw_log", []),
+    ]
+    failed = 0
+    for title, sql, params in queries:
+        print(f"\n-- {title}\n{sql}")
+        args = ["query", sql, "--target", TARGET]
+        for p in params:
+            args += ["--param", p]
+        failed += shipper(*args) != 0
+    if failed:
+        raise RuntimeError(f"{failed} queries failed")
+
+
+# -- 5. fluentd status lines -------------------------------------------------------------------
+
+STATUS = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\.(\d+) \+0000 (\S+): (\{.*\})$")
+
+
+def read_status_lines() -> list[str]:
+    if not MONITOR_LOG.is_file():
+        raise Skipped(f"{MONITOR_LOG} not found (shared/ must sit beside the repo)")
+    return [line for line in MONITOR_LOG.read_text().splitlines() if STATUS.match(line)]
+
+
+def output_series(lines: list[str], plugin: str = "out_file_app") -> list[dict[str, Any]]:
+    import json
+
+    series = []
+    for line in lines:
+        m = STATUS.match(line)
+        rec = json.loads(m.group(4))
+        if rec.get("plugin_id") != plugin:
+            continue
+        t = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        series.append({"time": t, "bytes": int(rec.get("buffer_total_queued_size") or 0),
+                       "stage": int(rec.get("buffer_stage_byte_size") or 0),
+                       "queue": int(rec.get("buffer_queue_length") or 0),
+                       "retry_count": int(rec.get("retry_count") or 0)})
+    return series
+
+
+def stage_fluentd(ctx: dict[str, Any]) -> None:
+    lines = read_status_lines()
+    ctx["status_lines"] = lines
+    series = output_series(lines)
+    print(f"{len(lines)} status lines from {MONITOR_LOG.name}; out_file_app over time "
+          "(retry_count is cumulative: the increase is the signal):")
+    print(f"  {'time':8}  {'queued bytes':>12}  {'queue len':>9}  {'retry_count':>11}  {'+retries':>8}")
+    prev = None
+    for p in series:
+        inc = 0 if prev is None else max(0, p["retry_count"] - prev)
+        prev = p["retry_count"]
+        flag = "  <- outage" if inc else ""
+        print(f"  {p['time']:%H:%M:%S}  {p['bytes']:>12,}  {p['queue']:>9}  {p['retry_count']:>11}  {inc:>8}{flag}")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: no PNG)")
+        return
+    fig, ax = plt.subplots(figsize=(9, 4))
+    times = [p["time"] for p in series]
+    ax.step(times, [p["bytes"] for p in series], where="post", label="buffer_total_queued_size (bytes)")
+    ax.set_ylabel("bytes")
+    ax2 = ax.twinx()
+    incs = [0] + [max(0, b["retry_count"] - a["retry_count"]) for a, b in zip(series, series[1:])]
+    ax2.bar(times, incs, width=timedelta(seconds=2), color="tab:red", alpha=0.5, label="retries per 5 s")
+    ax2.set_ylabel("retries")
+    ax.set_title("fluentd out_file_app: buffer and retries (captured run: healthy, outage, recovery)")
+    fig.legend(loc="upper left", bbox_to_anchor=(0.09, 0.88), fontsize="small")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(PNG, dpi=100)
+    plt.close(fig)
+    print(f"drawn: {PNG.relative_to(REPO)}")
+
+
+# -- 6. metrics Lambda on moto ------------------------------------------------------------------
+
+def _load_handler() -> Callable[..., Any]:
+    path = REPO / "lambdas" / "fluentd_metrics" / "handler.py"
+    if not path.is_file():
+        raise Skipped("lambdas/fluentd_metrics/handler.py is not in the repo yet")
+    spec = importlib.util.spec_from_file_location("fluentd_metrics_handler", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    spec.loader.exec_module(module)
+    for name in ("handler", "lambda_handler", "handle"):
+        if callable(getattr(module, name, None)):
+            return getattr(module, name)
+    raise Skipped(f"{path.relative_to(REPO)} has no handler function yet")
+
+
+def stage_metrics(ctx: dict[str, Any]) -> None:
+    handler = _load_handler()
+    try:
+        from shipper.awslogs import build_subscription_event
+    except ImportError:
+        raise Skipped("shipper/awslogs.py (build_subscription_event) is not in the repo yet") from None
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    lines = ctx.get("status_lines") or read_status_lines()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                                            "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN")}
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    try:
+        # The timestamps in the capture are in the past; CloudWatch takes data points up to two
+        # weeks old, so the replay shifts them to end now (the spacing is kept).
+        shifted = _shift_to_now(lines)
+        sent = 0
+        for i in range(0, len(shifted), 50):
+            event = build_subscription_event(shifted[i:i + 50], log_group="fluentd", log_stream="fluentd/demo")
+            handler(event, None)
+            sent += 1
+        print(f"{len(shifted)} status lines sent to the Lambda in {sent} subscription events "
+              f"(moto CloudWatch at {endpoint})")
+        cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1")
+        _print_metrics(cw)
+        _print_alarms(cw, ctx)
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _shift_to_now(lines: list[str]) -> list[str]:
+    stamps = [datetime.strptime(STATUS.match(line).group(1), "%Y-%m-%d %H:%M:%S") for line in lines]
+    delta = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) - max(stamps) - timedelta(seconds=5)
+    out = []
+    for line, t in zip(lines, stamps):
+        out.append((t + delta).strftime("%Y-%m-%d %H:%M:%S") + line[19:])
+    return out
+
+
+def _print_metrics(cw: Any) -> None:
+    metrics = cw.list_metrics()["Metrics"]
+    now = datetime.now(timezone.utc)
+    print(f"metrics stored: {len(metrics)}")
+    rows = []
+    for m in sorted(metrics, key=lambda m: (m["Namespace"], m["MetricName"], str(m["Dimensions"]))):
+        stats = cw.get_metric_statistics(Namespace=m["Namespace"], MetricName=m["MetricName"],
+                                         Dimensions=m["Dimensions"], StartTime=now - timedelta(days=14),
+                                         EndTime=now + timedelta(hours=1), Period=60,
+                                         Statistics=["Maximum", "Sum", "SampleCount"])
+        points = stats["Datapoints"]
+        dims = ",".join(f"{d['Name']}={d['Value']}" for d in m["Dimensions"])
+        mx = max((p["Maximum"] for p in points), default=0)
+        total = sum(p["Sum"] for p in points)
+        rows.append((m["Namespace"], m["MetricName"], dims, len(points), mx, total))
+    for ns, name, dims, n, mx, total in rows:
+        print(f"  {ns}/{name} [{dims}]  points={n} max={mx:,.6g} sum={total:,.6g}")
+
+
+def _print_alarms(cw: Any, ctx: dict[str, Any]) -> None:
+    try:
+        import shipper.alarms as alarms
+    except ImportError:
+        raise Skipped("shipper/alarms.py is not in the repo yet (metrics above were stored)") from None
+    evaluate = next((getattr(alarms, n) for n in ("would_fire", "evaluate_alarms", "evaluate", "firing_alarms")
+                     if callable(getattr(alarms, n, None))), None)
+    if evaluate is None:
+        raise Skipped("shipper.alarms has no evaluation function the demo knows yet")
+    result = evaluate(cw)
+    print("alarms that would fire:")
+    for item in result or []:
+        print(f"  {item}")
+    if not result:
+        print("  (none)")
+
+
+# -- main --------------------------------------------------------------------------------------
+
+STAGES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
+    ("warehouse: local DuckDB from the registry", stage_warehouse, ()),
+    ("app: Starlette + shipper middleware, realistic traffic", stage_app, ()),
+    ("load: shipper load app stdout -> warehouse", stage_load, ("app",)),
+    ("queries: the analysts' BigQuery SQL on DuckDB", stage_queries, ("load",)),
+    ("fluentd: captured status lines, buffer and retries over time", stage_fluentd, ()),
+    ("metrics: the metrics Lambda on moto, and alarms", stage_metrics, ()),
+]
+
+
+def main() -> int:
+    BUILD.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    ctx: dict[str, Any] = {}
+    results: list[tuple[str, str, float]] = []
+    done: set[str] = set()
+    for n, (title, func, needs) in enumerate(STAGES, start=1):
+        short = title.split(":")[0]
+        banner(n, title)
+        t0 = time.monotonic()
+        if any(need not in done for need in needs):
+            status = "skipped: needs " + ", ".join(needs)
+        else:
+            try:
+                func(ctx)
+                status = "ok"
+                done.add(short)
+            except Skipped as exc:
+                status = f"skipped: {exc}"
+                print(f"[skipped] {exc}")
+            except Exception:  # noqa: BLE001 - report the stage, go on with the others
+                status = "FAILED"
+                traceback.print_exc()
+        results.append((short, status, time.monotonic() - t0))
+    total = time.monotonic() - started
+    print(f"\n=== demo summary ({total:.1f} s, output under {BUILD.relative_to(REPO)}/) " + "=" * 20)
+    for short, status, secs in results:
+        print(f"  {short:10} {secs:5.1f} s  {status}")
+    return 1 if any(s == "FAILED" for _, s, _ in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

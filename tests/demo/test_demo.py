@@ -1,0 +1,37 @@
+"""`make demo` end to end (it must stay well under two minutes; this test allows 60 s)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_prints_results():
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, str(REPO / "demo" / "run.py")], capture_output=True, text=True,
+                          cwd=REPO, timeout=90)
+    took = time.monotonic() - t0
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert took < 60
+    # load: every line of the app's stdout is somewhere: access rows, the traceback, the stray print
+    assert "access_log: 241 rows" in out and "app_log: 1 rows" in out and "raw_log: 1 rows" in out
+    assert "Rejected: 0" in out
+    # the analysts' queries ran and printed tables
+    assert "latency_avg" in out and "latency_p95" in out and "| /version/endpoint" in out
+    assert "KeyError: 'orders'" in out
+    # the fluentd stage shows the outage and drew the PNG
+    assert "<- outage" in out
+    assert (REPO / "build" / "demo" / "fluentd_buffer.png").stat().st_size > 10_000
+    assert "FAILED" not in out
+    # the demo writes only under build/demo/
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "demo", "schemas"],
+                            capture_output=True, text=True, cwd=REPO).stdout
+    assert status == ""
