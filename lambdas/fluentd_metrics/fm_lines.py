@@ -1,0 +1,190 @@
+"""Turn one fluentd output line into a status record, a counted event, or a reason to skip it.
+
+fluentd writes two kinds of lines that matter here (fixtures/fluentd/ shows both, verbatim):
+
+* ``<YYYY-MM-DD HH:MM:SS.nnnnnnnnn +0000> <tag>: <JSON>``: an ``in_monitor_agent`` event as
+  ``out_stdout`` prints it. Any tag and any plugin kind: the keys differ per plugin.
+* ``<YYYY-MM-DD HH:MM:SS +0000> [warn]: #0 [plugin_id] <message>``: fluentd's own log.
+
+Nothing here raises on input: hostile bytes, truncated JSON or a 1 MB line become a ``Skip``
+with a short reason, so that one bad line can never fail the batch it came in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+# date, time, optional fraction, optional zone; then either "<tag>: {" or "[level]: ".
+_HEAD = (
+    r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
+    r"(?: ?(Z|[+-]\d\d:?\d\d))? "
+)
+_STATUS_RE = re.compile(_HEAD + r"([^\s\[\]]+): (\{.*)\Z", re.S)
+_LOG_RE = re.compile(_HEAD + r"\[(trace|debug|info|warn|error|fatal)\]: (?:#\d+ )?(?:\[([^\]\s]{1,255})\] )?(.*)\Z", re.S)
+
+# fluentd's own messages that are counted, as (substring, event name). Order matters only for
+# lines that would match two: none of these do.
+LOG_EVENTS: tuple[tuple[str, str], ...] = (
+    ("failed to flush the buffer", "flush_failed"),
+    ("retry succeeded", "retry_succeeded"),
+    ("Hit limit for retries", "retry_limit_hit"),
+    ("failed to write data into buffer by buffer overflow", "buffer_overflow"),
+    ("buffer flush took longer time than", "slow_flush"),
+)
+_PLUGIN_ID_IN_MSG = re.compile(r'plugin_id="([^"\s]{1,255})"')
+
+MAX_LINE_CHARS = 256 * 1024  # CloudWatch Logs events are at most 256 KB; anything longer is not fluentd's
+_PLUGIN_ID_RE = re.compile(r"[\x21-\x7e]{1,255}\Z")  # printable ASCII: a valid dimension value
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """One monitor_agent event: which plugin, when, and its raw key/values."""
+
+    ts: float  # epoch seconds, from the line itself
+    tag: str
+    plugin_id: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One counted fluentd log line (e.g. a failed flush) for one plugin."""
+
+    ts: float
+    plugin_id: str
+    event: str  # one of LOG_EVENTS' names
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A line that produced nothing, and why (the summary counts reasons)."""
+
+    reason: str
+
+
+_tz_cache: dict[str, timezone] = {}
+_sec_cache: dict[tuple[str, ...], float] = {}
+
+
+def _zone(text: str | None) -> timezone | None:
+    if not text or text == "Z" or text in ("+0000", "+00:00", "-0000"):
+        return timezone.utc
+    tz = _tz_cache.get(text)
+    if tz is None:
+        digits = text.replace(":", "")
+        hours, minutes = int(digits[1:3]), int(digits[3:5])
+        if hours > 23 or minutes > 59:
+            return None
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if digits[0] == "-" else offset)
+        _tz_cache[text] = tz
+    return tz
+
+
+def _epoch(groups: tuple[str | None, ...]) -> float | None:
+    """Seconds since the epoch for the line's own date/time/fraction/zone, or None if invalid.
+
+    All events of one monitor_agent tick share one timestamp, so the whole-second part is cached:
+    this is the hot path of a 10,000-line batch.
+    """
+    key = groups[:6] + (groups[7],)
+    base = _sec_cache.get(key)  # type: ignore[arg-type]
+    if base is None:
+        tz = _zone(groups[7])
+        if tz is None:
+            return None
+        try:
+            base = datetime(int(groups[0]), int(groups[1]), int(groups[2]), int(groups[3]),
+                            int(groups[4]), int(groups[5]), tzinfo=tz).timestamp()
+        except ValueError:
+            return None
+        if len(_sec_cache) > 4096:
+            _sec_cache.clear()
+        _sec_cache[key] = base  # type: ignore[index]
+    frac = groups[6]
+    return base + int(frac) / 10 ** len(frac) if frac else base
+
+
+def parse_line(line: str) -> Status | LogEvent | Skip:
+    """Classify one line. Never raises."""
+    if not isinstance(line, str):
+        return Skip("not_text")
+    if len(line) > MAX_LINE_CHARS:
+        return Skip("too_long")
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        return Skip("empty")
+    if line[0] in " \t":
+        # fluentd prints a backtrace as indented continuation lines after the first failure.
+        return Skip("backtrace")
+    if line[0] == "#":
+        return Skip("comment")
+    m = _STATUS_RE.match(line)
+    if m is not None:
+        return _status(m)
+    m = _LOG_RE.match(line)
+    if m is not None:
+        return _log_event(m)
+    return Skip("unrecognized")
+
+
+def _status(m: re.Match[str]) -> Status | Skip:
+    ts = _epoch(m.groups())
+    if ts is None:
+        return Skip("bad_time")
+    try:
+        record = json.loads(m.group(10))
+    except (ValueError, RecursionError):
+        return Skip("bad_json")
+    if not isinstance(record, dict):
+        return Skip("not_an_object")
+    plugin_id = record.get("plugin_id")
+    if not isinstance(plugin_id, str):
+        return Skip("no_plugin_id")
+    if not _PLUGIN_ID_RE.match(plugin_id):
+        return Skip("bad_plugin_id")
+    return Status(ts, m.group(9), plugin_id, record)
+
+
+def _log_event(m: re.Match[str]) -> LogEvent | Skip:
+    message = m.group(11)
+    for needle, name in LOG_EVENTS:
+        if needle in message:
+            break
+    else:
+        return Skip("other_log_line")
+    plugin_id = m.group(10)
+    if plugin_id is None:
+        found = _PLUGIN_ID_IN_MSG.search(message)
+        plugin_id = found.group(1) if found else None
+    if plugin_id is None or not _PLUGIN_ID_RE.match(plugin_id):
+        return Skip("log_line_without_plugin_id")
+    ts = _epoch(m.groups())
+    if ts is None:
+        return Skip("bad_time")
+    return LogEvent(ts, plugin_id, name)
+
+
+def number(value: Any) -> float | None | bool:
+    """A metric value from a JSON value: float, None (not a number at all), or False (a number
+    CloudWatch would reject: NaN, ±Inf, or beyond ±2^360)."""
+    t = type(value)
+    if t is int:
+        if -_LIMIT_INT <= value <= _LIMIT_INT:
+            return float(value)
+        return False
+    if t is float:
+        if math.isfinite(value) and -_LIMIT <= value <= _LIMIT:
+            return value
+        return False
+    return None
+
+
+_LIMIT = 2.0 ** 360
+_LIMIT_INT = 2 ** 360

@@ -1,0 +1,147 @@
+"""Send folded data points to CloudWatch: PutMetricData calls within the API's limits, or
+Embedded Metric Format lines on stdout (no API call; CloudWatch Logs extracts the metrics).
+
+Limits respected (PutMetricData / MetricDatum reference; EMF specification):
+  * ≤ 1,000 datums and ≤ 1 MB per PutMetricData request; ≤ 150 values per datum (fm_fold).
+  * EMF: ≤ 100 metrics per directive, ≤ 30 keys per dimension set, ≤ 100 values per metric.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fm_fold import Datum
+
+MAX_DATUMS_PER_CALL = 1000
+# PutMetricData accepts 1 MB per request. Sizes below are estimated for the query protocol (the
+# most verbose encoding botocore may use), then kept under 90 % of the limit.
+MAX_REQUEST_BYTES = 900_000
+EMF_MAX_METRICS = 100
+EMF_MAX_VALUES = 100
+EMF_MAX_DIMENSIONS = 30
+
+
+def to_api(d: Datum, resolution: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "MetricName": d.name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in d.dims],
+        "Timestamp": d.timestamp,
+        "Unit": d.unit,
+    }
+    if len(d.values) == 1 and d.counts[0] == 1:
+        item["Value"] = d.values[0]
+    else:
+        item["Values"] = list(d.values)
+        item["Counts"] = [float(c) for c in d.counts]
+    if resolution == 1:
+        item["StorageResolution"] = 1
+    return item
+
+
+def estimate_bytes(d: Datum) -> int:
+    """Upper bound of one datum's share of a form-encoded request
+    (``MetricData.member.1000.Dimensions.member.2.Value=...&``)."""
+    size = 120 + len(d.name) + 75 + 70 + len(d.unit)
+    for k, v in d.dims:
+        size += 2 * 55 + 3 * (len(k) + len(v))  # worst case: every char percent-encoded
+    size += len(d.values) * 2 * 60  # "...Values.member.150=<float repr>&" and its Counts twin
+    return size
+
+
+def batches(datums: Sequence[Datum]) -> list[list[Datum]]:
+    out: list[list[Datum]] = []
+    cur: list[Datum] = []
+    size = 200  # Action, Version, Namespace
+    for d in datums:
+        b = estimate_bytes(d)
+        if cur and (len(cur) >= MAX_DATUMS_PER_CALL or size + b > MAX_REQUEST_BYTES):
+            out.append(cur)
+            cur, size = [], 200
+        cur.append(d)
+        size += b
+    if cur:
+        out.append(cur)
+    return out
+
+
+@dataclass
+class ApiResult:
+    calls: int = 0
+    retries: int = 0
+    failed_calls: int = 0
+    failed: list[Datum] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def publish_api(client: Any, namespace: str, datums: Sequence[Datum], resolution: int) -> ApiResult:
+    """One PutMetricData per batch. botocore (standard retry mode) retries throttling and 5xx
+    with exponential backoff and jitter; a batch that still fails is kept in ``failed`` and the
+    other batches still go out."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    res = ApiResult()
+    for batch in batches(datums):
+        try:
+            resp = client.put_metric_data(Namespace=namespace,
+                                          MetricData=[to_api(d, resolution) for d in batch])
+            res.retries += int(resp.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        except (BotoCoreError, ClientError) as exc:
+            res.failed_calls += 1
+            res.failed.extend(batch)
+            res.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+            meta = getattr(exc, "response", {}) or {}
+            res.retries += int(meta.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        res.calls += 1
+    return res
+
+
+def emf_documents(namespace: str, datums: Iterable[Datum], resolution: int) -> list[dict[str, Any]]:
+    """EMF documents: one per (timestamp, dimension values), split to stay within the spec.
+
+    EMF has no Counts: a value seen n times is repeated n times (CloudWatch then sees the same
+    SampleCount and Sum as PutMetricData with Counts).
+    """
+    groups: dict[tuple[float, tuple[tuple[str, str], ...]], list[tuple[str, str, list[float]]]] = {}
+    for d in datums:
+        values: list[float] = []
+        for v, c in zip(d.values, d.counts):
+            values.extend([v] * c)
+        pieces = groups.setdefault((d.ts, d.dims), [])
+        for i in range(0, len(values), EMF_MAX_VALUES):
+            pieces.append((d.name, d.unit, values[i:i + EMF_MAX_VALUES]))
+    docs: list[dict[str, Any]] = []
+    for (ts, dims), pieces in groups.items():
+        if len(dims) > EMF_MAX_DIMENSIONS:
+            raise ValueError("more than 30 dimension keys")
+        open_docs: list[dict[str, Any]] = []
+        for name, unit, values in pieces:
+            target = next((doc for doc in open_docs if name not in doc
+                           and len(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]) < EMF_MAX_METRICS), None)
+            if target is None:
+                target = {"_aws": {"Timestamp": int(ts * 1000), "CloudWatchMetrics": [
+                    {"Namespace": namespace, "Dimensions": [[k for k, _ in dims]], "Metrics": []}]}}
+                target.update(dims)
+                open_docs.append(target)
+            definition: dict[str, Any] = {"Name": name, "Unit": unit}
+            if resolution == 1:
+                definition["StorageResolution"] = 1
+            target["_aws"]["CloudWatchMetrics"][0]["Metrics"].append(definition)
+            target[name] = values[0] if len(values) == 1 else values
+        docs.extend(open_docs)
+    return docs
+
+
+def write_emf(docs: Iterable[dict[str, Any]], write: Callable[[str], Any] | None = None) -> int:
+    """Print each document as one line on stdout, which Lambda sends to its log group."""
+    out = write or sys.stdout.write
+    n = 0
+    for doc in docs:
+        out(json.dumps(doc, separators=(",", ":"), allow_nan=False) + "\n")
+        n += 1
+    if write is None:
+        sys.stdout.flush()
+    return n

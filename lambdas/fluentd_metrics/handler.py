@@ -1,0 +1,156 @@
+"""AWS Lambda entry point: fluentd's CloudWatch Logs lines in, CloudWatch metrics out.
+
+Subscribed to fluentd's log group (filter pattern in subscription_filter_pattern.txt), it gets
+batches of monitor_agent status lines and fluentd's own warn/error lines, and publishes buffer,
+retry and flush metrics per plugin so that alarms page a person before logs are lost.
+
+Handler: ``handler.handler``. Only the standard library and the runtime's boto3/botocore are used,
+and boto3 is imported on the first API call only (EMF mode never imports it).
+Settings (environment): see fm_config.Config and lambdas/README.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import sys
+import time
+import zlib
+from typing import Any
+
+import fm_publish
+from fm_config import Config
+from fm_fold import Folder, Previous
+from fm_lines import LogEvent, Status, parse_line
+
+CLOCK = time.time  # "now" for CloudWatch's timestamp window; tests set it to replay old fixtures
+MAX_LOGGED_SKIPS = 10  # per invocation: enough to diagnose, bounded under a flood of garbage
+
+_config: Config | None = None
+_client: Any = None
+# Last counter values per (log group, log stream, plugin id), kept while this container is warm.
+_state: dict[tuple[str, str, str], Previous] = {}
+
+
+class MetricsPublishError(RuntimeError):
+    """Some PutMetricData calls failed for good and METRICS_ON_API_FAILURE=raise."""
+
+
+def config() -> Config:
+    global _config
+    if _config is None:
+        _config = Config.from_env()
+    return _config
+
+
+def reset() -> None:
+    """Forget settings, client and carried state, as a cold start would (tests, benchmarks)."""
+    global _config, _client
+    _config = None
+    _client = None
+    _state.clear()
+
+
+def client(cfg: Config) -> Any:
+    """The CloudWatch client, created once per container. botocore's standard retry mode backs
+    off exponentially with jitter on throttling (Throttling, 429) and 5xx."""
+    global _client
+    if _client is None:
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        _client = boto3.client("cloudwatch", config=BotoConfig(
+            retries={"mode": "standard", "max_attempts": cfg.max_attempts},
+            connect_timeout=5, read_timeout=15))
+    return _client
+
+
+def decode(event: Any) -> dict[str, Any]:
+    """``{"awslogs": {"data": base64(gzip(JSON))}}`` -> the JSON object."""
+    data = event["awslogs"]["data"]
+    payload = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
+    if not isinstance(payload, dict):
+        raise ValueError("payload is not a JSON object")
+    return payload
+
+
+def _log(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    cfg = config()
+    summary: dict[str, Any] = {"msg": "fluentd_metrics summary", "level": "info", "mode": cfg.mode}
+    try:
+        payload = decode(event)
+    except (KeyError, TypeError, ValueError, binascii.Error, OSError, EOFError, zlib.error) as exc:
+        # A payload that cannot be decoded will not decode on a retry either: log, do not raise.
+        summary.update(level="error", error=f"undecodable event: {type(exc).__name__}: {exc}"[:300])
+        return _finish(summary, started, cpu_started)
+    kind = payload.get("messageType")
+    summary["message_type"] = kind
+    if kind != "DATA_MESSAGE":
+        # CONTROL_MESSAGE: CloudWatch Logs checking that the destination is reachable.
+        summary["lines"] = 0
+        return _finish(summary, started, cpu_started)
+    group = str(payload.get("logGroup") or "")[:512]
+    stream = str(payload.get("logStream") or "")[:512]
+    summary.update(log_group=group, log_stream=stream)
+    state = _state if cfg.carry_state else {}
+    folder = Folder(cfg, CLOCK(), state, group or "-", stream or "-")
+    stats = folder.stats
+    lines = 0
+    logged = 0
+    events = payload.get("logEvents")
+    for ev in events if isinstance(events, list) else ():
+        message = ev.get("message") if isinstance(ev, dict) else None
+        parts = message.split("\n") if isinstance(message, str) and "\n" in message.rstrip("\n") else [message]
+        for line in parts:
+            lines += 1
+            parsed = parse_line(line)  # type: ignore[arg-type]
+            if type(parsed) is Status:
+                folder.add_status(parsed)
+            elif type(parsed) is LogEvent:
+                folder.add_log_event(parsed)
+            else:
+                stats.skip(parsed.reason)  # type: ignore[union-attr]
+                if logged < MAX_LOGGED_SKIPS and parsed.reason not in ("backtrace", "empty"):  # type: ignore[union-attr]
+                    logged += 1
+                    _log({"msg": "skipped line", "level": "warning", "reason": parsed.reason,  # type: ignore[union-attr]
+                          "line": str(line)[:300]})
+    datums = folder.datums()
+    summary.update(lines=lines, status_lines=stats.status_lines, log_event_lines=stats.log_event_lines,
+                   skipped=sum(stats.skipped.values()), skipped_by_reason=dict(sorted(stats.skipped.items())),
+                   dropped_values=stats.dropped_values, ignored_keys=stats.ignored_keys,
+                   counter_resets=stats.counter_resets, metrics=len(datums),
+                   values=sum(len(d.values) for d in datums), api_calls=0, api_retries=0, emf_lines=0)
+    failure: str | None = None
+    if cfg.mode == "emf":
+        summary["emf_lines"] = fm_publish.write_emf(
+            fm_publish.emf_documents(cfg.namespace, datums, cfg.storage_resolution))
+    elif datums:
+        res = fm_publish.publish_api(client(cfg), cfg.namespace, datums, cfg.storage_resolution)
+        summary.update(api_calls=res.calls, api_retries=res.retries, failed_calls=res.failed_calls)
+        if res.failed:
+            summary.update(level="error", errors=res.errors[:5], failed_metrics=len(res.failed))
+            if cfg.on_api_failure == "emf":
+                # Same data points, same timestamps, through the Lambda's own log group: nothing
+                # lost, and nothing doubled (the calls that succeeded are not repeated).
+                summary["emf_fallback_lines"] = fm_publish.write_emf(
+                    fm_publish.emf_documents(cfg.namespace, res.failed, cfg.storage_resolution))
+            else:
+                failure = f"{res.failed_calls} of {res.calls} PutMetricData call(s) failed"
+    _finish(summary, started, cpu_started)
+    if failure:
+        raise MetricsPublishError(failure)
+    return summary
+
+
+def _finish(summary: dict[str, Any], started: float, cpu_started: float) -> dict[str, Any]:
+    summary["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    summary["cpu_ms"] = round((time.process_time() - cpu_started) * 1000, 3)
+    _log(summary)
+    return summary
