@@ -1,0 +1,161 @@
+"""The line parser: every real fixture line classified, hostile input never raises."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fm_testsupport import all_lines, load_handler, real_lines
+
+load_handler()  # puts the Lambda's directory on sys.path, as the runtime does
+import fm_lines  # noqa: E402
+from fm_lines import LogEvent, Skip, Status, number, parse_line  # noqa: E402
+
+STATUS = real_lines("monitor_agent_stdout.log")
+WARN = real_lines("fluentd_warn_lines.log")
+
+
+def test_every_status_line_of_the_capture_is_a_status():
+    parsed = [parse_line(line) for line in STATUS]
+    assert parsed and all(isinstance(p, Status) for p in parsed)
+    assert {p.plugin_id for p in parsed} == {"in_forward", "in_monitor_agent", "out_file_app",
+                                             "out_stdout_status", "filter_parser_json"}
+    first = parsed[0]
+    # 2026-11-28 09:37:52.371979608 +0000: nanoseconds kept to float precision
+    assert first.ts == pytest.approx(1795858672.371979608, abs=1e-6)
+    assert first.tag == "fluentd.status"
+
+
+def test_warn_lines_of_the_capture():
+    kinds = [parse_line(line) for line in WARN]
+    events = [p for p in kinds if isinstance(p, LogEvent)]
+    assert [e.event for e in events] == ["flush_failed"] * 13 + ["retry_succeeded"]
+    assert {e.plugin_id for e in events} == {"out_file_app"}
+    skips = [p.reason for p in kinds if isinstance(p, Skip)]
+    assert skips.count("backtrace") == 12 and skips.count("other_log_line") == 1
+    assert len(kinds) == len(events) + len(skips) == len(WARN) == 27
+    # second resolution, zone +0000: 09:38:35
+    assert events[0].ts == 1795858715.0
+
+
+def test_annotations_and_blank_lines_are_skipped_with_a_reason():
+    for name in ("monitor_agent_stdout.log", "fluentd_warn_lines.log"):
+        for line in all_lines(name):
+            p = parse_line(line)
+            if line.startswith("#"):
+                assert p == Skip("comment")
+            elif not line.strip():
+                assert p == Skip("empty")
+
+
+@pytest.mark.parametrize("line,event,plugin", [
+    ('2026-11-28 10:00:00 +0000 [error]: #0 [out_bq] Hit limit for retries. dropping all chunks in the buffer queue. '
+     'retry_times=17 records=50 error_class=Google::Apis::ServerError error="Server error"', "retry_limit_hit", "out_bq"),
+    ('2026-11-28 10:00:00 +0000 [warn]: #0 [out_bq] failed to write data into buffer by buffer overflow '
+     'action=:throw_exception', "buffer_overflow", "out_bq"),
+    ('2026-11-28 10:00:00 +0000 [warn]: #0 buffer flush took longer time than slow_flush_log_threshold: '
+     'elapsed_time=21.3 slow_flush_log_threshold=20.0 plugin_id="out_bq"', "slow_flush", "out_bq"),
+    ('2026-11-28 10:00:00 +0000 [warn]: #0 [out_bq] retry succeeded by secondary. chunk_id="5f0"', "retry_succeeded", "out_bq"),
+])
+def test_other_counted_fluentd_lines(line, event, plugin):
+    assert parse_line(line) == LogEvent(1795860000.0, plugin, event)
+
+
+@pytest.mark.parametrize("line,reason", [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("hello world", "unrecognized"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":"out_x","retry_count":1', "bad_json"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"retry_count":1}', "no_plugin_id"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":""}', "bad_plugin_id"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":"a b"}', "bad_plugin_id"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":7}', "no_plugin_id"),
+    ('2026-13-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":"x"}', "bad_time"),
+    ('2026-11-28 09:37:52.371979608 +9900 fluentd.status: {"plugin_id":"x"}', "bad_time"),
+    ('2026-11-28 09:38:35 +0000 [warn]: #0 [out_file_app] failed to flush the buffer. retry_times=0', None),
+    ('2026-11-28 09:38:35 +0000 [warn]: #0 failed to flush the buffer. retry_times=0', "log_line_without_plugin_id"),
+    ('2026-11-28 09:38:35 +0000 [info]: #0 [out_x] flushing all buffer forcedly', "other_log_line"),
+    ("x" * (300 * 1024), "too_long"),
+])
+def test_malformed_and_other_lines(line, reason):
+    p = parse_line(line)
+    if reason is None:
+        assert isinstance(p, LogEvent)
+    else:
+        assert p == Skip(reason)
+
+
+def test_time_zone_offsets_are_applied():
+    a = parse_line('2026-11-28 10:37:52 +0100 fluentd.status: {"plugin_id":"x"}')
+    b = parse_line('2026-11-28 09:37:52Z fluentd.status: {"plugin_id":"x"}')
+    c = parse_line('2026-11-28 09:37:52 fluentd.status: {"plugin_id":"x"}')  # no zone: UTC
+    assert isinstance(a, Status) and a.ts == b.ts == c.ts  # type: ignore[union-attr]
+
+
+def test_numbers_cloudwatch_would_reject():
+    assert number(5) == 5.0 and number(2.5) == 2.5
+    assert number(None) is None and number(True) is None and number("5") is None
+    assert number(float("nan")) is False and number(float("inf")) is False
+    assert number(2 ** 400) is False and number(-1e300 * 1e100) is False
+    assert number(2 ** 360) == float(2 ** 360)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise(data):
+    p = parse_line(data.decode("utf-8", errors="surrogateescape"))
+    assert isinstance(p, (Status, LogEvent, Skip))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(STATUS + WARN), st.data())
+def test_truncated_real_lines_never_raise(line, data):
+    cut = data.draw(st.integers(min_value=0, max_value=len(line)))
+    p = parse_line(line[:cut])
+    assert isinstance(p, (Status, LogEvent, Skip))
+    if isinstance(p, Status) and cut < len(line):
+        # a status line is only accepted when its JSON is whole
+        assert json.dumps(p.record)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=40), json_values, max_size=30), st.text(min_size=1, max_size=30))
+def test_hostile_status_records_fold_without_raising(record, plugin_id):
+    """Any JSON object after a valid head (NaN, huge ints, nested junk) parses or skips, and
+    the folder never publishes a non-finite value."""
+    from fm_config import Config
+    from fm_fold import Folder
+
+    record = dict(record, plugin_id=plugin_id)
+    line = "2026-11-28 09:37:52.1 +0000 fluentd.status: " + json.dumps(record, allow_nan=True)
+    p = parse_line(line)
+    assert isinstance(p, (Status, Skip))
+    folder = Folder(Config(), 1795867200.0, {}, "g", "s")
+    if isinstance(p, Status):
+        folder.add_status(p)
+        folder.add_status(Status(p.ts + 5, p.tag, p.plugin_id, p.record))
+    for d in folder.datums():
+        assert all(math.isfinite(v) and abs(v) <= 2.0 ** 360 for v in d.values)
+        assert d.name and len(d.values) <= 150
+
+
+def test_huge_line_of_valid_json_is_parsed_not_crashed():
+    record = {"plugin_id": "out_x", "buffer_queue_length": 1, "junk": "y" * 200_000}
+    p = parse_line("2026-11-28 09:37:52 +0000 t: " + json.dumps(record))
+    assert isinstance(p, Status) and p.record["buffer_queue_length"] == 1
+
+
+def test_log_events_table_is_what_design_lists():
+    assert [n for n, _ in fm_lines.LOG_EVENTS] == [
+        "failed to flush the buffer", "retry succeeded", "Hit limit for retries",
+        "failed to write data into buffer by buffer overflow", "buffer flush took longer time than"]
