@@ -39,6 +39,9 @@ KEYS_TABLE = "_shipper_loaded"
 BATCH_ROWS = 100_000
 BATCH_BYTES = 48 << 20
 MAX_OBJECT = 32 << 20
+# Few large writes: a write call per row costs more than the row's parse (the GIL is
+# handed over on every syscall while the worker thread is busy).
+SPOOL_BUFFER = 4 << 20
 # DuckDB's own memory cap: the load must fit beside the interpreter in a small container.
 MEMORY_LIMIT = "192MB"
 
@@ -98,10 +101,24 @@ class DuckDBLoadTarget:
             spool = self._spools[table.name] = self._new_spool(table, ordinal)
         elif not spool.rows:
             spool.first = ordinal
-        data = (b'{"k":' + orjson.dumps(key) + b',"p":' + str(ordinal).encode() + b',"r":'
-                + (raw if raw is not None else orjson.dumps(row)) + b"}\n")
+        data = b'{"k":%b,"p":%d,"r":%b}\n' % (orjson.dumps(key), ordinal,
+                                              raw if raw is not None else orjson.dumps(row))
         spool.f.write(data)
         spool.rows += 1
+        spool.size += len(data)
+        if spool.rows >= self.batch_rows or spool.size >= BATCH_BYTES:
+            self._hand_off(spool)
+
+    def add_encoded(self, table: Table, first: int, lines: list[bytes]) -> None:
+        """Rows already encoded as spool lines by the loader's hot loop (see `add`)."""
+        spool = self._spools.get(table.name)
+        if spool is None:
+            spool = self._spools[table.name] = self._new_spool(table, first)
+        elif not spool.rows or first < spool.first:
+            spool.first = first if not spool.rows else min(first, spool.first)
+        data = b"".join(lines)
+        spool.f.write(data)
+        spool.rows += len(lines)
         spool.size += len(data)
         if spool.rows >= self.batch_rows or spool.size >= BATCH_BYTES:
             self._hand_off(spool)
@@ -109,7 +126,7 @@ class DuckDBLoadTarget:
     def _new_spool(self, table: Table, first: int) -> _Spool:
         self._seq += 1
         path = self._tmp / f"{table.name}.{self._seq}.ndjson"
-        return _Spool(table, path, open(path, "wb"), first=first)
+        return _Spool(table, path, open(path, "wb", buffering=SPOOL_BUFFER), first=first)
 
     def _hand_off(self, spool: _Spool) -> None:
         spool.f.close()
