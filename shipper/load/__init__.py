@@ -200,8 +200,6 @@ class _Loader:
             # Also on the way out of an interruption: rows parsed so far count as pending.
             for name, out in (encoded or {}).items():
                 self.sink.add_encoded(tables[name], out[0], out[1:])
-            self._careful(data, last_complete or i < last, start)
-        self.ordinal = ordinal
 
     def _reject(self, table: str, kind: str, reason: str, data: bytes) -> None:
         source, line = self.locate(self.ordinal)
