@@ -1,0 +1,71 @@
+"""The two envelope values made per record: the timestamp and the log id, both cheap.
+
+Timestamp: formatting a datetime costs about a microsecond; the date-and-second part only
+changes once a second, so it is cached and only the microseconds are formatted per record.
+UTC always, microseconds always, `Z` suffix: the shape BigQuery parses and sorts correctly.
+
+Log id: a random per-process prefix plus a counter (itertools.count: atomic under the GIL).
+It is BigQuery's insertId, so it must be unique across processes and restarts; the prefix is
+made again in a forked child, which would otherwise repeat its parent's ids.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from datetime import datetime, timezone
+
+_time_ns = time.time_ns
+_gmtime = time.gmtime
+_strftime = time.strftime
+
+# (second, "YYYY-MM-DDTHH:MM:SS.") replaced as a whole tuple, so threads never see half of it.
+_cache: tuple[int, str] = (-1, "")
+
+
+def now() -> str:
+    """Now, as 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC)."""
+    global _cache
+    us = _time_ns() // 1000
+    sec = us // 1_000_000
+    c = _cache
+    if c[0] != sec:
+        c = _cache = (sec, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(sec)))
+    return f"{c[1]}{us % 1_000_000:06d}Z"
+
+
+def from_epoch(t: float) -> str:
+    """A POSIX time (e.g. LogRecord.created) in the same shape."""
+    us = round(t * 1_000_000)
+    sec = us // 1_000_000
+    c = _cache
+    prefix = c[1] if c[0] == sec else _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(sec))
+    return f"{prefix}{us % 1_000_000:06d}Z"
+
+
+def from_datetime(d: datetime) -> str:
+    """A datetime in the same shape; a naive one is taken as UTC (what Python's utcnow() made)."""
+    if d.tzinfo is not None:
+        d = d.astimezone(timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_prefix = ""
+_seq = itertools.count()
+
+
+def _new_prefix() -> None:
+    global _prefix, _seq
+    _prefix = os.urandom(6).hex() + "-"
+    _seq = itertools.count()
+
+
+_new_prefix()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_prefix)
+
+
+def new_log_id() -> str:
+    """Unique per record: 12 random hex digits per process, then a hex counter."""
+    return f"{_prefix}{next(_seq):x}"

@@ -1,0 +1,259 @@
+"""Anything Python -> a JSON value, and a record -> one line that fits the size limit.
+
+Used only on the slow path: the fast path hands orjson values it has already checked. Here every
+value is made representable (bytes, datetimes, objects, NaN, huge ints, lone surrogates, cycles,
+deep nesting) and every change is reported to a `Notes` collector, which counts it (safe mode)
+or raises `RecordError` (strict mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any, Protocol
+
+import orjson
+
+from ._clock import from_datetime
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+MAX_DEPTH = 32  # deeper than this is not a log record any more; BigQuery JSON allows 500
+REDACTED = "[REDACTED]"
+
+
+class Notes(Protocol):
+    def change(self, reason: str, path: str, rule: str | None, detail: str) -> None: ...
+
+
+def truncation_marker(dropped_chars: int) -> str:
+    return f"...[truncated {dropped_chars} chars]"
+
+
+def cut(s: str, keep_chars: int) -> str:
+    """`s` shortened to at most `keep_chars` characters, ending in the marker when it fits."""
+    if len(s) <= keep_chars:
+        return s
+    head = keep_chars - len(truncation_marker(len(s)))
+    if head <= 0:
+        return s[:keep_chars]
+    while head + len(truncation_marker(len(s) - head)) > keep_chars:
+        head -= 1
+    return s[:head] + truncation_marker(len(s) - head)
+
+
+def fix_utf8(s: str) -> str:
+    """Lone surrogates (not encodable as UTF-8) written as visible '\\udxxx' escapes."""
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def utf8_ok(s: str) -> bool:
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def error_record(exc: BaseException) -> dict[str, Any]:
+    """An exception as the `error` RECORD: qualified type, message, formatted stack."""
+    import traceback
+
+    t = type(exc)
+    name = f"{t.__module__}.{t.__qualname__}"
+    try:
+        message: str | None = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break the log call
+        message = f"<unprintable {t.__name__}>"
+    try:
+        stack: str | None = "".join(traceback.format_exception(t, exc, exc.__traceback__))
+    except Exception:  # noqa: BLE001
+        stack = None
+    return {"type": name, "message": message, "stack": stack}
+
+
+def to_json(v: Any, path: str, notes: Notes, redact: Callable[[str], bool],
+            depth: int = 0, seen: set[int] | None = None) -> Any:
+    """A JSON value for `v` (for extra and JSON columns); redacts secret keys at any depth."""
+    t = type(v)
+    if v is None or t is bool:
+        return v
+    if t is str:
+        if utf8_ok(v):
+            return v
+        notes.change("coerced", path, "invalid_utf8", "lone surrogates escaped")
+        return fix_utf8(v)
+    if t is int:
+        if INT64_MIN <= v <= INT64_MAX:
+            return v
+        notes.change("coerced", path, "int64_range", "integer beyond INT64 kept as its digits")
+        return str(v)
+    if t is float:
+        if math.isfinite(v):
+            return v
+        notes.change("coerced", path, "not_finite", f"{v} kept as the string {str(v)!r}")
+        return str(v)
+    if depth >= MAX_DEPTH:
+        notes.change("truncated", path, "depth", f"nested deeper than {MAX_DEPTH} levels")
+        return f"[nested deeper than {MAX_DEPTH} levels]"
+    if t is dict or t is list or t is tuple or isinstance(v, (dict, list, tuple, set, frozenset)):
+        seen = set() if seen is None else seen
+        if id(v) in seen:
+            notes.change("unserializable", path, "json_value", "a reference cycle")
+            return "[cycle]"
+        seen.add(id(v))
+        try:
+            if isinstance(v, dict):
+                out: dict[str, Any] = {}
+                for k, x in list(v.items()):
+                    if type(k) is not str:
+                        k = _key(k, path, notes)
+                    sub = f"{path}.{k}" if path else k
+                    if redact(k):
+                        notes.change("redacted", sub, None, "secret key")
+                        out[k] = REDACTED
+                    else:
+                        out[k] = to_json(x, sub, notes, redact, depth + 1, seen)
+                return out
+            items = list(v)
+            return [to_json(x, f"{path}[{i}]", notes, redact, depth + 1, seen)
+                    for i, x in enumerate(items)]
+        finally:
+            seen.discard(id(v))
+    return _other(v, path, notes, redact, depth, seen)
+
+
+def _key(k: Any, path: str, notes: Notes) -> str:
+    notes.change("coerced", path, "json_value", f"key {type(k).__name__} made a string")
+    try:
+        s = str(k)
+    except Exception:  # noqa: BLE001
+        s = f"<{type(k).__name__}>"
+    return s if utf8_ok(s) else fix_utf8(s)
+
+
+def _other(v: Any, path: str, notes: Notes, redact: Callable[[str], bool], depth: int,
+           seen: set[int] | None) -> Any:
+    """Known non-JSON types convert (counted "coerced"); the rest become their str()."""
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, enum.Enum):
+        notes.change("coerced", path, None, "enum member stored as its value")
+        return to_json(v.value, path, notes, redact, depth + 1, seen)
+    if isinstance(v, int):  # int subclass
+        return to_json(int(v), path, notes, redact, depth, seen)
+    if isinstance(v, float):
+        return to_json(float(v), path, notes, redact, depth, seen)
+    if isinstance(v, str):
+        return to_json(str(v), path, notes, redact, depth, seen)
+    if isinstance(v, datetime):
+        notes.change("coerced", path, None, "datetime stored as an RFC 3339 string")
+        return from_datetime(v)
+    if isinstance(v, (date, time)):
+        notes.change("coerced", path, None, "stored as an ISO 8601 string")
+        return v.isoformat()
+    if isinstance(v, timedelta):
+        notes.change("coerced", path, None, "timedelta stored as seconds")
+        return v.total_seconds()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        notes.change("coerced", path, "type", "bytes stored as text")
+        return bytes(v).decode("utf-8", "backslashreplace")
+    if isinstance(v, (Decimal, uuid.UUID, PurePath)):
+        notes.change("coerced", path, None, f"{type(v).__name__} stored as its text")
+        return str(v)
+    if isinstance(v, BaseException):
+        notes.change("coerced", path, None, "exception stored as {type, message, stack}")
+        return error_record(v)
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        notes.change("coerced", path, None, "dataclass stored as an object")
+        try:
+            d = {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
+        except Exception:  # noqa: BLE001
+            d = {}
+        return to_json(d, path, notes, redact, depth + 1, seen)
+    try:
+        s = str(v)
+        if type(s) is not str:
+            raise TypeError("__str__ returned a non-string")
+    except Exception:  # noqa: BLE001 - any user __str__ may fail
+        notes.change("unserializable", path, "unserializable",
+                     f"{type(v).__name__} is not JSON and its str() fails")
+        return f"<unserializable {type(v).__qualname__}>"
+    notes.change("unserializable", path, "unserializable",
+                 f"{type(v).__name__} is not JSON: stored as its str()")
+    return s if utf8_ok(s) else fix_utf8(s)
+
+
+# -- the line ---------------------------------------------------------------------------------
+
+# Envelope values never shortened: the routing key, the time and the level are how the record
+# is found at all, and they are short.
+_KEEP = frozenset({"log_table", "timestamp", "severity", "log_id"})
+
+
+def dumps_line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _strings(node: Any, out: list[tuple[int, Any, Any]], top: bool) -> None:
+    """Every string leaf as (length, container, key), for shortening the longest."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if top and k in _KEEP:
+                continue
+            if type(v) is str:
+                out.append((len(v), node, k))
+            elif isinstance(v, (dict, list)):
+                _strings(v, out, False)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if type(v) is str:
+                out.append((len(v), node, i))
+            elif isinstance(v, (dict, list)):
+                _strings(v, out, False)
+
+
+def fit_line(record: dict[str, Any], max_bytes: int, notes: Notes, table: str) -> bytes:
+    """The record as one line (newline included) of at most `max_bytes` bytes.
+
+    Longest strings are shortened first, each with a visible marker; when strings alone cannot
+    make room, the extra column goes (counted). Raises OverflowError when nothing is left to cut.
+    """
+    line = dumps_line(record)
+    rounds = 0
+    while len(line) > max_bytes:
+        rounds += 1
+        excess = len(line) - max_bytes
+        leaves: list[tuple[int, Any, Any]] = []
+        _strings(record, leaves, True)
+        leaves.sort(key=lambda x: x[0], reverse=True)
+        done = False
+        if leaves and rounds < 64:
+            length, holder, key = leaves[0]
+            marker_len = len(truncation_marker(length))
+            keep = length - excess - marker_len
+            if keep < 0 and length > marker_len:
+                keep = 0
+            if keep >= 0 and length > marker_len:
+                notes.change("truncated", str(key), "max_line_bytes",
+                             f"line over {max_bytes} bytes: longest value shortened")
+                holder[key] = cut(holder[key], keep + marker_len)
+                done = True
+        if not done:
+            if isinstance(record.get("extra"), dict) and record["extra"]:
+                notes.change("dropped_field", "extra", "max_line_bytes",
+                             f"line over {max_bytes} bytes: extra column dropped")
+                record["extra"] = None
+            else:
+                raise OverflowError(f"a {table} record cannot be made shorter than "
+                                    f"{len(line)} bytes")
+        line = dumps_line(record)
+    return line

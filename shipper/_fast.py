@@ -1,0 +1,188 @@
+"""The fast path: per-table Python source, generated once from the registry model and exec'd.
+
+A record that already fits its table (the common case: a str where a STRING is declared, an
+int in range, a finite float) costs one dict lookup and one or two `type(v) is ...` tests per
+field, then orjson and one write. Anything else - a wrong type, an undeclared field where the
+table has no extra column, a secret key, a value orjson refuses, a line over the size limit -
+raises `_Slow` inside the generated code and the record goes to the slow path (`_fit.py`),
+which repairs it and accounts for every change. Both paths are built from the same model; the
+tests hold them to the same output.
+
+Per declared column the generated code knows a tuple `(kind, a, b, required)`:
+kind 1 STRING (a = maxLength), 2 INT64 (a..b), 3 FLOAT64 (a..b, finite), 4 BOOL,
+0 = always the slow path (TIMESTAMP, DATE, RECORD, REPEATED, JSON, enums, envelope keys the
+logger owns, and columns whose names are secrets).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+FLOAT_MAX = sys.float_info.max
+
+# Keys the logger itself sets; a caller's field of that name goes through the slow path.
+RESERVED = ("log_table", "severity", "log_id")
+
+
+class _Slow(Exception):
+    """Raised inside generated code: this record needs the slow path."""
+
+
+def column_specs(table: Any, redact: Any) -> dict[str, tuple[Any, ...]]:
+    specs: dict[str, tuple[Any, ...]] = {}
+    for f in table.fields:
+        c = f.constraints
+        req = f.mode == "REQUIRED"
+        kind: tuple[Any, ...] = (0, 0, 0, req)
+        if f.mode != "REPEATED" and not redact(f.name) and f.name not in RESERVED \
+                and f.name != table.extra_field:
+            if f.type == "STRING" and c.enum is None:
+                kind = (1, c.max_length if c.max_length is not None else sys.maxsize, 0, req)
+            elif f.type == "INT64":
+                lo = max(INT64_MIN, c.minimum) if c.minimum is not None else INT64_MIN
+                hi = min(INT64_MAX, c.maximum) if c.maximum is not None else INT64_MAX
+                kind = (2, lo, hi, req)
+            elif f.type == "FLOAT64":
+                lo = c.minimum if c.minimum is not None else -FLOAT_MAX
+                hi = c.maximum if c.maximum is not None else FLOAT_MAX
+                kind = (3, lo, hi, req)
+            elif f.type == "BOOL":
+                kind = (4, 0, 0, req)
+        specs[f.name] = kind
+    return specs
+
+
+_CHECK = """\
+            s = SPEC_GET(k)
+            t = type(v)
+            if s is None:
+{UNDECLARED}
+            elif t is str:
+                if s[0] != 1 or len(v) > s[1]:
+                    raise _Slow
+            elif t is int:
+                if s[0] == 2 or s[0] == 3:
+                    if not s[1] <= v <= s[2]:
+                        raise _Slow
+                else:
+                    raise _Slow
+            elif t is float:
+                if s[0] != 3 or not s[1] <= v <= s[2]:
+                    raise _Slow
+            elif v is None:
+                if s[3]:
+                    raise _Slow
+            elif t is bool:
+                if s[0] != 4:
+                    raise _Slow
+            else:
+                raise _Slow
+            rec[k] = v
+"""
+
+# An undeclared field: into extra when it is a plain JSON scalar under a known-safe key.
+_TO_EXTRA = """\
+                if (k in SAFE_KEYS or LEARN(k)) and (t is str or t is bool or v is None
+                        or (t is int and -9223372036854775808 <= v <= 9223372036854775807)
+                        or (t is float and v - v == 0.0)):
+                    if ex is None:
+                        ex = {}
+                    ex[k] = v
+                    continue
+                raise _Slow
+"""
+
+_SOURCE = """\
+def {NAME}({SIGNATURE}):
+    ts = None
+    try:
+{TIMESTAMP}
+        rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": f"{CLK._prefix}{next(CLK._seq):x}"}
+        ex = None
+        ctx = CTX_GET()
+        if ctx:
+            for k, v in ctx.items():
+{CTX_CHECK}
+        if BOUND:
+            for k, v in BOUND.items():
+{CHECK}
+{EVENT}
+        for k, v in kw.items():
+{KW_CHECK}
+{REQUIRED}
+        if ex is not None:
+            rec[EXTRA] = ex
+        line = DUMPS(rec, option=OPT)
+        if len(line) > MAXB:
+            raise _Slow
+    except Exception:
+        line = None
+    if line is None:
+        # outside the except block, so that sys.exc_info() is still the caller's exception
+        return SLOW(SEV, event, kw, ts, BOUND)
+    COUNT()
+    try:
+        EMIT(line, rec)
+    except Exception:
+        SINK_ERROR()
+"""
+
+_TS_NOW = """\
+        us = TIME_NS() // 1000
+        sec = us // 1000000
+        c = CLK._cache
+        if c[0] != sec:
+            c = CLK._cache = (sec, STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(sec)))
+        ts = f"{c[1]}{us % 1000000:06d}Z\""""
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "\n".join(pad + line if line.strip() else line for line in text.splitlines())
+
+
+def generate_source(table: Any, *, service: bool, stdlib: bool) -> str:
+    """The source of one logging function for `table` (exposed for tests and curiosity)."""
+    has_extra = table.extra_field is not None
+    undeclared = _TO_EXTRA if has_extra else "                raise _Slow\n"
+    check = _CHECK.replace("{UNDECLARED}", undeclared.rstrip("\n"))
+    # Context is bound for every table: where a table neither declares a context field nor has
+    # an extra column, the field is left out of that table (documented), not repaired.
+    ctx_undeclared = _TO_EXTRA if has_extra else "                continue\n"
+    ctx_check = _CHECK.replace("{UNDECLARED}", ctx_undeclared.rstrip("\n"))
+    message = table.field("message")
+    if message is not None and message.type == "STRING" and message.mode != "REPEATED":
+        event = ("        if type(event) is not str:\n            raise _Slow\n"
+                 "        if 'message' in kw:\n            raise _Slow\n"
+                 "        rec['message'] = event")
+    else:
+        event = "        pass"
+    envelope = {"log_table", "timestamp", "severity", "log_id", "service", "message"}
+    required = [f.name for f in table.fields if f.mode == "REQUIRED" and f.name not in envelope]
+    req = "\n".join(f"        if {name!r} not in rec:\n            raise _Slow" for name in required)
+    if stdlib:
+        signature = "SEV, event, kw, created"
+        ts = "        ts = FROM_EPOCH(created)"
+        name = "log_stdlib"
+    else:
+        signature = "event, /, **kw"
+        ts = _TS_NOW
+        name = "log_method"
+    src = _SOURCE
+    for key, value in (("{NAME}", name), ("{SIGNATURE}", signature), ("{TIMESTAMP}", ts),
+                       ("{SERVICE}", ', "service": SERVICE' if service else ""),
+                       ("{CTX_CHECK}", _indent(ctx_check, 4)), ("{CHECK}", _indent(check, 4)),
+                       ("{KW_CHECK}", check.rstrip("\n")),
+                       ("{EVENT}", event), ("{REQUIRED}", req or "        pass")):
+        src = src.replace(key, value)
+    return src
+
+
+def compile_function(source: str, env: dict[str, Any], name: str) -> Any:
+    namespace = dict(env)
+    namespace["_Slow"] = _Slow
+    exec(compile(source, f"<shipper fast path {name}>", "exec"), namespace)  # noqa: S102 - from the registry model only
+    return namespace[name]

@@ -1,0 +1,285 @@
+"""Loggers: per-table compiled code bound to level methods once, at configure time.
+
+`get_logger(table)` returns a `Logger` whose `debug/info/...` attributes are plain functions:
+below the configured level they are one shared no-op (no level check per call, structlog's
+trick); at or above it they are the table's generated fast path (`_fast.py`) with the
+severity and the bound fields baked in. `configure()` rebuilds every logger handed out.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+import orjson
+
+from . import _clock, _config, _stats
+from ._check import ROUTING_KEY
+from ._context import get_context
+from ._encode import error_record, fit_line
+from ._errors import RecordError, Violation
+from ._fast import RESERVED, column_specs, compile_function, generate_source
+from ._fit import Changes, Fitter, Unfixable, fallback_record
+from ._redact import Redactor
+
+DEFAULT_TABLE = "app_log"
+LEVEL_METHODS = (("debug", "DEBUG", 10), ("info", "INFO", 20), ("warning", "WARNING", 30),
+                 ("error", "ERROR", 40), ("critical", "CRITICAL", 50))
+_SAFE_KEY_LIMIT = 4096
+
+
+def _noop(*args: Any, **kwargs: Any) -> None:
+    """What a level below the configured one is: nothing, not even a check."""
+    return None
+
+
+class Core:
+    """Everything one table needs under one configuration: converters, fast functions, sink."""
+
+    def __init__(self, table: Any, cfg: _config.Config, sink: Any) -> None:
+        self.table = table
+        self.name = table.name
+        self.cfg = cfg
+        self.strict = cfg.mode == "strict"
+        self.sink = sink
+        self.max_bytes = cfg.max_line_bytes
+        self.redact = Redactor(cfg.redact_keys)
+        self.fitter = Fitter(table, self.redact)
+        self.declared = frozenset(table.field_names)
+        self.extra = table.extra_field
+        msg = table.field("message")
+        self.event_to = "message" if msg is not None else (
+            "extra" if self.extra is not None else None)
+        self.service = cfg.service
+        self.has_error = (table.field("error") is not None
+                          and table.field("error").type in ("RECORD", "JSON"))
+        specs = column_specs(table, self.redact)
+        safe_keys: set[str] = set()
+
+        def learn(key: str) -> bool:
+            # An undeclared key may go into extra on the fast path when it is not a secret and
+            # not a name the logger owns; the answer is remembered (bounded).
+            ok = (type(key) is str and key not in RESERVED and not self.redact(key)
+                  and key != self.extra and key != "exc_info")
+            if ok and len(safe_keys) < _SAFE_KEY_LIMIT:
+                safe_keys.add(key)
+            return ok
+
+        env = {
+            "TABLE": table.name, "SERVICE": cfg.service, "CLK": _clock,
+            "TIME_NS": time.time_ns, "GMTIME": time.gmtime, "STRFTIME": time.strftime,
+            "FROM_EPOCH": _clock.from_epoch, "CTX_GET": get_context,
+            "SPEC_GET": specs.get, "SAFE_KEYS": safe_keys, "LEARN": learn,
+            "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
+            "MAXB": cfg.max_line_bytes, "COUNT": _stats.count_emitted,
+            "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
+        }
+        self._env = env
+        service = cfg.service is not None
+        self.method_source = generate_source(table, service=service, stdlib=False)
+        self.stdlib_source = generate_source(table, service=service, stdlib=True)
+        self.log_stdlib = compile_function(self.stdlib_source, {**env, "BOUND": {}},
+                                           "log_stdlib")
+
+    def method(self, severity: str, bound: dict[str, Any]) -> Any:
+        """The logging function for one level and one set of bound fields."""
+        return compile_function(self.method_source, {**self._env, "SEV": severity,
+                                                     "BOUND": bound}, "log_method")
+
+    def _sink_error(self) -> None:
+        _stats.add("sink_error")
+
+    # -- the slow path ------------------------------------------------------------------------
+
+    def slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
+             bound: dict[str, Any]) -> None:
+        """Repair, account, emit. Safe mode: never raises. Strict: raises RecordError."""
+        try:
+            self._slow(severity, event, kw, ts, bound)
+        except RecordError:
+            if self.strict:
+                raise
+            _stats.add("internal_error")
+        except Exception as exc:  # noqa: BLE001 - safe mode promises the app never sees one
+            if self.strict and not isinstance(exc, OSError):
+                raise
+            _stats.add("internal_error")
+            self._last_resort(severity, exc)
+
+    def _slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
+              bound: dict[str, Any]) -> None:
+        ch = Changes(self.name, self.strict)
+        raw = self.raw_record(severity, event, kw, ts, bound, ch)
+        try:
+            record = self.fitter.fit(raw, ch)
+            line = fit_line(record, self.max_bytes, ch, self.name)
+        except Unfixable as exc:
+            record, line = self._fallback(raw, exc.violation, ch)
+        except OverflowError as exc:
+            if self.strict:
+                raise RecordError(self.name, "", "max_line_bytes", str(exc)) from None
+            record, line = self._fallback(raw, Violation("", "max_line_bytes", str(exc)), ch)
+        ch.commit()
+        _stats.count_emitted()
+        try:
+            self.sink.emit(line, record)
+        except Exception:  # noqa: BLE001
+            _stats.add("sink_error")
+
+    def raw_record(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
+                   bound: dict[str, Any], ch: Changes) -> dict[str, Any]:
+        """Envelope + context + bound + event + call fields, before any repair."""
+        raw: dict[str, Any] = {"timestamp": ts if ts is not None else _clock.now(),
+                               "severity": severity}
+        if self.service is not None:
+            raw["service"] = self.service
+        raw["log_id"] = _clock.new_log_id()
+        ctx = get_context()
+        for k, v in ctx.items():
+            if self.extra is not None or k in self.declared:
+                raw[k] = v
+        raw.update(bound)
+        moved: dict[str, Any] = {}
+        kw = dict(kw)
+        exc_info = kw.pop("exc_info", None)
+        for key in RESERVED + (("message",) if self.event_to == "message" else ()):
+            if key in kw:
+                value = kw.pop(key)
+                if self.extra is not None:
+                    ch.change("moved_to_extra", key, "reserved",
+                              f"{key!r} is set by the logger; the caller's value kept in extra")
+                    moved[key] = value
+                else:
+                    ch.change("dropped_field", key, "reserved",
+                              f"{key!r} is set by the logger; the caller's value dropped")
+        if self.event_to == "message":
+            raw["message"] = event
+        elif self.event_to == "extra":
+            moved["event"] = event
+        raw.update(kw)
+        if exc_info:
+            exc = self._exception(exc_info)
+            if exc is not None:
+                if self.has_error:
+                    raw["error"] = exc
+                elif self.extra is not None:
+                    moved["error"] = exc
+                else:
+                    ch.change("dropped_field", "error", "unknown_field",
+                              f"table {self.name} has no error or extra column")
+        if moved:
+            base = raw.get(self.extra) if self.extra else None
+            raw[self.extra] = {**base, **moved} if isinstance(base, dict) else (
+                {**moved, "extra": base} if base is not None else moved)
+        return raw
+
+    @staticmethod
+    def _exception(exc_info: Any) -> BaseException | None:
+        if isinstance(exc_info, BaseException):
+            return exc_info
+        if isinstance(exc_info, tuple) and len(exc_info) == 3:
+            return exc_info[1]
+        return sys.exc_info()[1]
+
+    def _fallback(self, raw: dict[str, Any], why: Violation, ch: Changes) -> tuple[dict, bytes]:
+        ch.change("fallback_error_record", why.field, None, why.message)
+        record = fallback_record(self.name, raw, why, self.redact, ch)
+        try:
+            line = fit_line(record, self.max_bytes, ch, "app_log")
+        except OverflowError:
+            record.pop("extra", None)
+            line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        return record, line
+
+    def _last_resort(self, severity: str, exc: BaseException) -> None:
+        """The slow path itself failed (a bug, or a sink that raised oddly): still say so."""
+        try:
+            record = {ROUTING_KEY: "app_log", "timestamp": _clock.now(), "severity": "ERROR",
+                      "log_id": _clock.new_log_id(), "logger": "shipper",
+                      "message": f"shipper: a {self.name} record was lost to an internal error: "
+                                 f"{type(exc).__name__}"}
+            if self.service is not None:
+                record["service"] = self.service
+            self.sink.emit(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), record)
+            _stats.count_emitted()
+            _stats.add("fallback_error_record")
+        except Exception:  # noqa: BLE001
+            _stats.add("sink_error")
+
+
+# Compiled cores per (table, configuration version): loggers of the same table share one.
+_cores: dict[tuple[str, int], Core] = {}
+_cores_lock = threading.Lock()
+
+
+def core_for(table_name: str) -> Core:
+    cfg = _config.current()
+    key = (table_name, cfg.version)
+    core = _cores.get(key)
+    if core is None:
+        with _cores_lock:
+            core = _cores.get(key)
+            if core is None:
+                registry = _config.registry()
+                try:
+                    table = registry.table(table_name)
+                except KeyError as exc:
+                    raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
+                sink = _config.sink()
+                cfg = _config.current()
+                for old in [k for k in _cores if k[1] != cfg.version]:
+                    del _cores[old]
+                core = _cores[(table_name, cfg.version)] = Core(table, cfg, sink)
+    return core
+
+
+class Logger:
+    """`log.info("event", field=value, ...)` writes one record of `log.table`.
+
+    The level methods are instance attributes rebuilt by `configure()`; `bind()` returns a new
+    logger whose records all carry the given fields.
+    """
+
+    __slots__ = ("table", "_bound", "debug", "info", "warning", "error", "critical",
+                 "__weakref__")
+
+    def __init__(self, table: str = DEFAULT_TABLE, bound: dict[str, Any] | None = None) -> None:
+        self.table = table
+        self._bound = dict(bound or {})
+        self._rebuild()
+        _config.register(self)
+
+    def _rebuild(self) -> None:
+        core = core_for(self.table)
+        level = core.cfg.level
+        for method, severity, number in LEVEL_METHODS:
+            fn = core.method(severity, self._bound) if number >= level else _noop
+            object.__setattr__(self, method, fn)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        """`error(...)` with the exception being handled as the `error` record."""
+        if self.error is _noop:
+            return
+        fields.setdefault("exc_info", sys.exc_info()[1] or False)
+        self.error(event, **fields)
+
+    def bind(self, **fields: Any) -> Logger:
+        return Logger(self.table, {**self._bound, **fields})
+
+    @property
+    def bound(self) -> dict[str, Any]:
+        return dict(self._bound)
+
+    def __repr__(self) -> str:
+        return f"<shipper.Logger table={self.table!r} bound={sorted(self._bound)}>"
+
+
+def get_logger(table: str = DEFAULT_TABLE, **bound: Any) -> Logger:
+    """A logger for a registry table (default `app_log`), with optional bound fields.
+
+    Raises ValueError for a table the registry does not have: a programming error, found at
+    start-up rather than at the first log call.
+    """
+    return Logger(table, bound)

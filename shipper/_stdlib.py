@@ -1,0 +1,100 @@
+"""stdlib `logging` -> `app_log` records, for the app's own loggers and every library's.
+
+`StdlibHandler` turns a `LogRecord` into the fields of an app_log record: `message` from
+`getMessage()`, `logger` from the logger name, the time from `record.created` (when the event
+happened, not when the handler ran), the level mapped to a severity, `extra={...}` fields to
+columns or the `extra` column, and `exc_info` to the structured `error` record. It then takes
+the same compiled fast path as `shipper.get_logger("app_log")`, so stdlib records are fitted,
+redacted, sized and counted exactly like the logger's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import _config, _stats
+from ._logger import DEFAULT_TABLE, Core, core_for
+
+# Attributes every LogRecord has: anything else in record.__dict__ came from `extra=`.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "taskName",
+}
+
+
+def severity_of(levelno: int) -> str:
+    if levelno >= 50:
+        return "CRITICAL"
+    if levelno >= 40:
+        return "ERROR"
+    if levelno >= 30:
+        return "WARNING"
+    if levelno >= 20:
+        return "INFO"
+    if levelno >= 1:
+        return "DEBUG"
+    return "DEFAULT"
+
+
+class StdlibHandler(logging.Handler):
+    """A logging handler that writes each record as one `app_log` line through shipper.
+
+    The sink does its own locking, so the handler's lock is not taken (`handle` is overridden):
+    a record costs one lock, not two.
+    """
+
+    def __init__(self, level: int = logging.NOTSET, table: str = DEFAULT_TABLE) -> None:
+        super().__init__(level)
+        self.table = table
+        self._core: Core | None = None
+        _config.register(self)
+
+    def _rebuild(self) -> None:
+        """Called by `shipper.configure()`: the next record compiles against the new settings."""
+        self._core = None
+
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        rv = self.filter(record)
+        if rv:
+            self.emit(record)
+        return bool(rv)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            core = self._core
+            if core is None:
+                core = self._core = core_for(self.table)
+            d = record.__dict__
+            fields: dict[str, Any] = {"logger": record.name}
+            if len(d) > len(_STANDARD) - 3 or not d.keys() <= _STANDARD:
+                for key in d.keys() - _STANDARD:
+                    fields[key] = d[key]
+            if record.exc_info and record.exc_info[1] is not None:
+                fields["exc_info"] = record.exc_info
+            try:
+                message = record.getMessage()
+            except Exception as exc:  # noqa: BLE001 - a bad %-format must not lose the record
+                message = f"{record.msg!r} (message formatting failed: {type(exc).__name__})"
+                fields["args"] = repr(record.args)
+                _stats.add("coerced")
+            core.log_stdlib(severity_of(record.levelno), message, fields, record.created)
+        except Exception:  # noqa: BLE001 - strict mode's RecordError included: see below
+            if self._core is not None and self._core.strict:
+                raise
+            _stats.add("internal_error")
+
+
+def install_stdlib(level: int | str = logging.INFO, *, logger: logging.Logger | None = None,
+                   table: str = DEFAULT_TABLE) -> StdlibHandler:
+    """Attach one `StdlibHandler` to the root logger (or `logger`) and set its level.
+
+    Idempotent: an existing StdlibHandler is reused. Other handlers are left in place (remove
+    a console handler yourself if you do not want each record twice).
+    """
+    target = logger if logger is not None else logging.getLogger()
+    handler = next((h for h in target.handlers if isinstance(h, StdlibHandler)), None)
+    if handler is None:
+        handler = StdlibHandler(table=table)
+        target.addHandler(handler)
+    target.setLevel(level if isinstance(level, int) else str(level).upper())
+    return handler
