@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import logging
 import os
 import re
 import subprocess
@@ -206,22 +207,58 @@ def stage_fluentd(ctx: dict[str, Any]) -> None:
 
 # -- 6. metrics Lambda on moto ------------------------------------------------------------------
 
-def _load_handler() -> Callable[..., Any]:
-    path = REPO / "lambdas" / "fluentd_metrics" / "handler.py"
+def _load_handler() -> Any:
+    """handler.py imported as the Lambda runtime does (its directory on sys.path)."""
+    lambda_dir = REPO / "lambdas" / "fluentd_metrics"
+    path = lambda_dir / "handler.py"
     if not path.is_file():
         raise Skipped("lambdas/fluentd_metrics/handler.py is not in the repo yet")
+    if str(lambda_dir) not in sys.path:
+        sys.path.insert(0, str(lambda_dir))
     spec = importlib.util.spec_from_file_location("fluentd_metrics_handler", path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    for name in ("handler", "lambda_handler", "handle"):
-        if callable(getattr(module, name, None)):
-            return getattr(module, name)
-    raise Skipped(f"{path.relative_to(REPO)} has no handler function yet")
+    if not callable(getattr(module, "handler", None)):
+        raise Skipped(f"{path.relative_to(REPO)} has no handler function yet")
+    return module
+
+
+TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})")
+
+
+def fluentd_stdout_lines() -> list[tuple[datetime, str]]:
+    """What fluentd printed (status lines and its own warn lines), in time order: the log group
+    the Lambda is subscribed to. Backtrace lines follow their warn line."""
+    out: list[tuple[datetime, str]] = []
+    for name in ("monitor_agent_stdout.log", "fluentd_warn_lines.log"):
+        last = None
+        for line in (FIXTURES / name).read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            m = TIMESTAMP.match(line)
+            if m:
+                last = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+            if last is not None:
+                out.append((last, line))
+    out.sort(key=lambda tl: tl[0])  # stable: a backtrace stays after its line
+    return out
+
+
+def _shift_to_now(lines: list[tuple[datetime, str]]) -> list[str]:
+    """Replay the capture as if it ended a minute ago: CloudWatch takes data points up to two
+    weeks old only, and the capture is older than that on most days. Spacing is kept."""
+    delta = datetime.now(timezone.utc).replace(microsecond=0) - lines[-1][0] - timedelta(minutes=1)
+    out = []
+    for t, line in lines:
+        if TIMESTAMP.match(line):
+            line = (t + delta).strftime("%Y-%m-%d %H:%M:%S") + line[19:]
+        out.append(line)
+    return out
 
 
 def stage_metrics(ctx: dict[str, Any]) -> None:
-    handler = _load_handler()
+    module = _load_handler()
     try:
         from shipper.awslogs import build_subscription_event
     except ImportError:
@@ -229,28 +266,40 @@ def stage_metrics(ctx: dict[str, Any]) -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    lines = ctx.get("status_lines") or read_status_lines()
+    if not MONITOR_LOG.is_file():
+        raise Skipped(f"{MONITOR_LOG} not found (shared/ must sit beside the repo)")
+    lines = _shift_to_now(fluentd_stdout_lines())
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                                            "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN")}
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+            "AWS_SESSION_TOKEN", "AWS_PROFILE", "METRICS_NAMESPACE", "METRICS_MODE")
+    saved = {k: os.environ.get(k) for k in keys}
+    for k in keys:
+        os.environ.pop(k, None)
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
-    os.environ.pop("AWS_SESSION_TOKEN", None)
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
+                       "METRICS_NAMESPACE": "fluentd", "METRICS_MODE": "api"})
     try:
-        # The timestamps in the capture are in the past; CloudWatch takes data points up to two
-        # weeks old, so the replay shifts them to end now (the spacing is kept).
-        shifted = _shift_to_now(lines)
-        sent = 0
-        for i in range(0, len(shifted), 50):
-            event = build_subscription_event(shifted[i:i + 50], log_group="fluentd", log_stream="fluentd/demo")
-            handler(event, None)
-            sent += 1
-        print(f"{len(shifted)} status lines sent to the Lambda in {sent} subscription events "
-              f"(moto CloudWatch at {endpoint})")
+        module.reset()
+        summaries = []
+        log = io.StringIO()  # the handler's own JSON log lines: kept in a file, not on screen
+        with contextlib.redirect_stdout(log):
+            for i in range(0, len(lines), 40):  # one subscription event per ~40 lines, as CloudWatch batches
+                event = build_subscription_event(lines[i:i + 40], log_group="fluentd",
+                                                 log_stream="fluentd/demo")
+                summaries.append(module.handler(event, None))
+        (BUILD / "lambda_log.jsonl").write_text(log.getvalue())
+        calls = sum(s.get("api_calls", 0) for s in summaries)
+        print(f"{len(lines)} fluentd stdout lines (status + warn) -> {len(summaries)} subscription events -> "
+              f"handler: {sum(s.get('status_lines', 0) for s in summaries)} status lines, "
+              f"{sum(s.get('log_event_lines', 0) for s in summaries)} warn lines counted, "
+              f"{sum(s.get('metrics', 0) for s in summaries)} metric data, {calls} PutMetricData calls "
+              f"(moto CloudWatch at {endpoint}; handler log: {(BUILD / 'lambda_log.jsonl').relative_to(REPO)})")
         cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1")
+        ctx["cloudwatch"] = cw
         _print_metrics(cw)
         _print_alarms(cw, ctx)
     finally:
@@ -262,32 +311,33 @@ def stage_metrics(ctx: dict[str, Any]) -> None:
                 os.environ[k] = v
 
 
-def _shift_to_now(lines: list[str]) -> list[str]:
-    stamps = [datetime.strptime(STATUS.match(line).group(1), "%Y-%m-%d %H:%M:%S") for line in lines]
-    delta = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) - max(stamps) - timedelta(seconds=5)
-    out = []
-    for line, t in zip(lines, stamps):
-        out.append((t + delta).strftime("%Y-%m-%d %H:%M:%S") + line[19:])
-    return out
+SHOWN = ("status_lines", "buffer_total_queued_size", "buffer_queue_length", "retry_count_increase",
+         "rollback_count_increase", "log_flush_failed", "log_retry_succeeded", "write_count_increase",
+         "emit_records_increase")
 
 
 def _print_metrics(cw: Any) -> None:
-    metrics = cw.list_metrics()["Metrics"]
+    unique: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+    for page in cw.get_paginator("list_metrics").paginate(Namespace="fluentd"):
+        for m in page["Metrics"]:  # moto may list a metric once per data point: de-duplicate
+            unique[(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))] = m
+    metrics = list(unique.values())
     now = datetime.now(timezone.utc)
-    print(f"metrics stored: {len(metrics)}")
-    rows = []
-    for m in sorted(metrics, key=lambda m: (m["Namespace"], m["MetricName"], str(m["Dimensions"]))):
-        stats = cw.get_metric_statistics(Namespace=m["Namespace"], MetricName=m["MetricName"],
-                                         Dimensions=m["Dimensions"], StartTime=now - timedelta(days=14),
-                                         EndTime=now + timedelta(hours=1), Period=60,
-                                         Statistics=["Maximum", "Sum", "SampleCount"])
-        points = stats["Datapoints"]
-        dims = ",".join(f"{d['Name']}={d['Value']}" for d in m["Dimensions"])
-        mx = max((p["Maximum"] for p in points), default=0)
-        total = sum(p["Sum"] for p in points)
-        rows.append((m["Namespace"], m["MetricName"], dims, len(points), mx, total))
-    for ns, name, dims, n, mx, total in rows:
-        print(f"  {ns}/{name} [{dims}]  points={n} max={mx:,.6g} sum={total:,.6g}")
+    plugins = sorted({d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "PluginId"})
+    print(f"metrics stored in namespace fluentd: {len(metrics)} ({len({m['MetricName'] for m in metrics})} names "
+          f"x plugins {', '.join(plugins)})")
+    print("  out_file_app (the output that failed), per minute:")
+    for m in sorted(metrics, key=lambda m: SHOWN.index(m["MetricName"]) if m["MetricName"] in SHOWN else 99):
+        dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
+        if m["MetricName"] not in SHOWN or dims.get("PluginId", "out_file_app") != "out_file_app":
+            continue
+        stats = cw.get_metric_statistics(Namespace="fluentd", MetricName=m["MetricName"], Dimensions=m["Dimensions"],
+                                         StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=5),
+                                         Period=60, Statistics=["Maximum", "Sum"])
+        points = sorted(stats["Datapoints"], key=lambda p: p["Timestamp"])
+        stat = "Maximum" if m["MetricName"].startswith("buffer_") else "Sum"
+        series = "  ".join(f"{p['Timestamp']:%H:%M}={p[stat]:,.0f}" for p in points)
+        print(f"    {m['MetricName']:26} {stat:7} {series}")
 
 
 def _print_alarms(cw: Any, ctx: dict[str, Any]) -> None:
