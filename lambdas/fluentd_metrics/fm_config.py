@@ -28,7 +28,7 @@ class Config:
     on_api_failure: str = "emf"  # "emf": re-emit failed data as EMF; "raise": fail the invocation
     carry_state: bool = True  # keep the last value per plugin in a warm container (see README)
     carry_max_age: float = 900.0  # seconds: an older previous value yields no increase
-    max_attempts: int = 8  # botocore standard-mode attempts per PutMetricData call
+    max_attempts: int = 8  # attempts per PutMetricData call, the first included (botocore standard mode)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:

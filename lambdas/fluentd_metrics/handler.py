@@ -62,7 +62,7 @@ def client(cfg: Config) -> Any:
         from botocore.config import Config as BotoConfig
 
         _client = boto3.client("cloudwatch", config=BotoConfig(
-            retries={"mode": "standard", "max_attempts": cfg.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
             connect_timeout=5, read_timeout=15))
     return _client
 
