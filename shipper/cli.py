@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shipper._cli.tables",
     "shipper._cli.load",
     "shipper._cli.query",
+    "shipper._cli.alarms",
 )
 
 
