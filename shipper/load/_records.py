@@ -13,6 +13,7 @@ the container, stream, text and time received, so nothing an app prints is dropp
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -118,7 +119,8 @@ def _raw_text(text: str, env: dict[str, Any] | None, received: Callable[[], str]
     if "\x00" in text:
         return Parsed(reason=f"binary data (NUL byte at offset {text.index(chr(0))})",
                       kind="binary data")
-    has_time = isinstance(time, str) and bool(time)
+    time = _rfc3339(time)
+    has_time = time is not None
     row: dict[str, Any] = {
         "timestamp": time if has_time else received(),
         "severity": "DEFAULT",
@@ -132,6 +134,19 @@ def _raw_text(text: str, env: dict[str, Any] | None, received: Callable[[], str]
     identity = {k: v for k, v in row.items() if k != "timestamp" or has_time}
     return Parsed(table=RAW_TABLE, row=row, synthetic_time=not has_time,
                   content=orjson.dumps(identity, option=orjson.OPT_SORT_KEYS))
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _rfc3339(time: Any) -> str | None:
+    """fluentd's `time` as a timestamp BigQuery and the record check take: at most microseconds
+    (fluentd writes nanoseconds), or an epoch number converted; None when there is none."""
+    if isinstance(time, str) and time:
+        return _FRACTION.sub(r"\1", time, count=1)
+    if isinstance(time, (int, float)) and not isinstance(time, bool) and 0 <= time < 253402300800:
+        return datetime.fromtimestamp(time, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return None
 
 
 def row_key(row: dict[str, Any], table: str, content: bytes) -> str:

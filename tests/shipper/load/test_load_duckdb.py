@@ -146,16 +146,43 @@ def test_twenty_megabyte_line_is_rejected_with_default_limit(tmp_path, warehouse
 
 
 def test_value_duckdb_refuses_is_isolated_and_the_rest_loaded(tmp_path, warehouse, lb):
-    """A timestamp of the right shape but an impossible date passes the shape check; DuckDB
-    refuses it. Only that row is rejected (with DuckDB's reason); its batch-mates are loaded."""
-    recs = [lb.access(i) for i in range(20)]
-    recs[13]["timestamp"] = "2026-13-45T10:00:00Z"
+    """A row the target refuses (here handed to the DuckDB sink past the check, as a registry
+    and a live table that disagree would) is isolated by halving the batch: only it is
+    rejected, with DuckDB's reason and its source line; its batch-mates are loaded."""
+    from shipper.load._duckdb import DuckDBLoadTarget
+    from shipper.load._rejects import RejectSink
+    from shipper.load._summary import Summary
+    from shipper.registry import load_registry
+
+    registry = load_registry(full_check=False)
+    table = registry.table("access_log")
+    summary, rejects = Summary(), RejectSink(tmp_path / "r.jsonl")
+    sink = DuckDBLoadTarget(warehouse, registry, summary, rejects, lambda o: ("src.log", o))
+    for i in range(20):
+        row = lb.access(i)
+        if i == 13:
+            row["timestamp"] = "not a time"
+        sink.add(table, row["log_id"], i + 1, None, row)
+    sink.flush()
+    sink.close()
+    rejects.close()
+    assert summary.tables["access_log"].inserted == 19
+    assert summary.rejected == {"refused by the target": 1}
+    (r,) = lb.rejects(tmp_path / "r.jsonl")
+    assert (r["source"], r["line"]) == ("src.log", 14)
+    assert r["reason"].startswith("refused by DuckDB") and r["row"]["log_id"] == "id-000013"
+    assert lb.rows(warehouse, "SELECT count(*) FROM access_log") == [(19,)]
+
+
+def test_impossible_calendar_date_is_rejected_by_the_check(tmp_path, warehouse, lb):
+    recs = [lb.access(i) for i in range(5)]
+    recs[3]["timestamp"] = "2026-02-30T10:00:00Z"
     src = tmp_path / "a.log"
     src.write_bytes(lb.jsonl(recs))
     s = load([str(src)], warehouse, rejects=tmp_path / "r.jsonl")
-    assert s.tables["access_log"].inserted == 19
+    assert s.tables["access_log"].inserted == 4
     (r,) = lb.rejects(tmp_path / "r.jsonl")
-    assert r["line"] == 14 and r["reason"].startswith("refused by DuckDB") and r["row"]["log_id"] == "id-000013"
+    assert r["line"] == 4 and "timestamp" in r["reason"] and r["reason"].startswith("does not fit access_log")
 
 
 def test_small_batches_and_stdin(tmp_path, warehouse, lb):
