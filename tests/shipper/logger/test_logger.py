@@ -1,0 +1,210 @@
+"""The logger: envelope, levels, bound fields, configuration, exceptions; real bytes on a real fd."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Any
+
+import orjson
+import pytest
+
+import shipper
+from shipper import _config
+from shipper._logger import _noop
+from shipper.registry import ROUTING_KEY
+from shipper.sinks import FileSink
+from support import SCHEMAS
+
+TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
+ACCESS = dict(path="/version/endpoint", method="GET", status_code=200, latency=0.0123,
+              request_id="r-1", user_agent="curl/8")
+
+
+def test_access_record_is_one_json_line_with_envelope(capture: Any, check: Any) -> None:
+    shipper.get_logger("access_log").info("request", **ACCESS)
+    line = capture.lines()[0]
+    assert b"\n" not in line
+    rec = orjson.loads(line)
+    assert rec[ROUTING_KEY] == "access_log"
+    assert TS.match(rec["timestamp"])
+    assert rec["severity"] == "INFO"
+    assert rec["service"] == "svc"
+    assert rec["log_id"]
+    for k, v in ACCESS.items():
+        assert rec[k] == v
+    assert "message" not in rec and b"\"request\"" not in line  # access_log has no message
+    assert check(rec) == []
+    assert shipper.stats() == {"emitted": 1}
+
+
+def test_default_table_is_app_log_and_event_is_the_message(capture: Any, check: Any) -> None:
+    shipper.get_logger().warning("disk almost full", free_mb=12, mount="/data")
+    rec = capture.one()
+    assert rec[ROUTING_KEY] == "app_log"
+    assert rec["message"] == "disk almost full"
+    assert rec["severity"] == "WARNING"
+    assert rec["extra"] == {"free_mb": 12, "mount": "/data"}
+    assert check(rec) == []
+
+
+def test_every_level_method(capture: Any) -> None:
+    shipper.configure(level="DEBUG")
+    log = shipper.get_logger()
+    for name in ("debug", "info", "warning", "error", "critical"):
+        getattr(log, name)(name)
+    assert [r["severity"] for r in capture.records()] == ["DEBUG", "INFO", "WARNING", "ERROR",
+                                                         "CRITICAL"]
+
+
+def test_below_level_methods_are_the_shared_noop(capture: Any) -> None:
+    shipper.configure(level="WARNING")
+    log = shipper.get_logger()
+    assert log.debug is _noop and log.info is _noop and log.warning is not _noop
+    log.info("dropped by level")
+    log.error("kept")
+    assert [r["message"] for r in capture.records()] == ["kept"]
+
+
+def test_configure_rebuilds_loggers_already_handed_out(capture: Any) -> None:
+    log = shipper.get_logger()
+    log.debug("before")
+    shipper.configure(level="debug", service="other")
+    log.debug("after")
+    (rec,) = capture.records()
+    assert rec["message"] == "after" and rec["service"] == "other"
+
+
+def test_log_ids_are_unique_and_fresh_after_fork(capture: Any) -> None:
+    log = shipper.get_logger()
+    for _ in range(100):
+        log.info("x")
+    pid = os.fork()
+    if pid == 0:  # child: one record, then leave without running pytest's exit handlers
+        try:
+            log.info("child")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    ids = [r["log_id"] for r in capture.records()]
+    assert len(ids) == 101 == len(set(ids))
+    parent_prefix = ids[0].split("-")[0]
+    assert ids[-1].split("-")[0] != parent_prefix
+
+
+def test_timestamps_are_utc_microseconds_and_ordered(capture: Any) -> None:
+    log = shipper.get_logger()
+    for _ in range(50):
+        log.info("tick")
+    stamps = [r["timestamp"] for r in capture.records()]
+    assert all(TS.match(s) for s in stamps)
+    assert stamps == sorted(stamps)
+
+
+def test_bind_returns_a_new_logger(capture: Any) -> None:
+    base = shipper.get_logger("access_log")
+    bound = base.bind(request_id="abc", host="h")
+    bound.info("request", **{**ACCESS, "request_id": "call wins"})
+    base.info("request", **{k: v for k, v in ACCESS.items() if k != "request_id"})
+    first, second = capture.records()
+    assert first["request_id"] == "call wins" and first["host"] == "h"
+    assert "request_id" not in second and "host" not in second
+
+
+def test_get_logger_with_bound_fields(capture: Any) -> None:
+    shipper.get_logger("app_log", component="billing").info("charged")
+    assert capture.one()["extra"] == {"component": "billing"}
+
+
+def test_unknown_table_is_an_error_at_get_logger(capture: Any) -> None:
+    with pytest.raises(ValueError, match="nope"):
+        shipper.get_logger("nope")
+
+
+def test_exception_becomes_the_error_record(capture: Any, check: Any) -> None:
+    log = shipper.get_logger()
+    try:
+        raise KeyError("missing")
+    except KeyError:
+        log.exception("lookup failed", key="k")
+    rec = capture.one()
+    assert rec["severity"] == "ERROR"
+    assert rec["error"]["type"] == "builtins.KeyError"
+    assert rec["error"]["message"] == "'missing'"
+    assert "Traceback" in rec["error"]["stack"] and "raise KeyError" in rec["error"]["stack"]
+    assert "_Slow" not in rec["error"]["stack"]
+    assert rec["extra"] == {"key": "k"}
+    assert check(rec) == []
+
+
+def test_exception_on_a_table_without_error_column_is_counted(capture: Any, check: Any) -> None:
+    try:
+        raise ValueError("x")
+    except ValueError:
+        shipper.get_logger("access_log").exception("request", **ACCESS)
+    rec = capture.one()
+    assert "error" not in rec and check(rec) == []
+    assert shipper.stats()["dropped_field"] == 1
+
+
+def test_exc_info_argument_with_an_exception_object(capture: Any) -> None:
+    shipper.get_logger().error("failed", exc_info=RuntimeError("late"))
+    assert capture.one()["error"]["type"] == "builtins.RuntimeError"
+
+
+def test_env_vars_configure(monkeypatch: pytest.MonkeyPatch, clean: None, tmp_path: Any) -> None:
+    monkeypatch.setenv("SHIPPER_SERVICE", "from-env")
+    monkeypatch.setenv("SHIPPER_LEVEL", "warning")
+    monkeypatch.setenv("SHIPPER_MODE", "strict")
+    monkeypatch.setenv("SHIPPER_MAX_LINE_BYTES", "2048")
+    monkeypatch.setenv("SHIPPER_REDACT_KEYS", "pin, Card-Number")
+    monkeypatch.setenv("SHIPPER_REGISTRY", str(SCHEMAS))
+    _config.reset()
+    cfg = _config.current()
+    assert (cfg.service, cfg.level, cfg.mode, cfg.max_line_bytes) == ("from-env", 30, "strict", 2048)
+    assert cfg.redact_keys == {"pin", "card_number"}
+    path = tmp_path / "o"
+    shipper.configure(sink=FileSink(path))
+    log = shipper.get_logger()
+    log.info("hidden")
+    log.warning("shown", pin=1234, password="not a secret any more")
+    rec = orjson.loads(path.read_bytes())
+    assert rec["service"] == "from-env"
+    assert rec["extra"] == {"pin": "[REDACTED]", "password": "not a secret any more"}
+
+
+@pytest.mark.parametrize("kw", [{"level": "LOUD"}, {"mode": "lax"}, {"max_line_bytes": 10}])
+def test_bad_configuration_is_refused(clean: None, kw: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        shipper.configure(**kw)
+
+
+def test_a_sink_without_the_protocol_is_refused(clean: None) -> None:
+    with pytest.raises(TypeError):
+        shipper.configure(sink=sys.stdout)
+
+
+def test_stdout_sink_writes_fd_1_before_the_call_returns(tmp_path: Any) -> None:
+    import subprocess
+
+    code = ("import os, shipper\n"
+            "shipper.configure(service='s')\n"
+            "shipper.get_logger().info('to stdout', n=1)\n"
+            "os.kill(os.getpid(), 9)\n")  # SIGKILL: no flush at exit can help
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["SHIPPER_REGISTRY"] = str(SCHEMAS)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=60)
+    assert out.returncode == -9
+    rec = orjson.loads(out.stdout)
+    assert rec["message"] == "to stdout" and rec["extra"] == {"n": 1}
+
+
+def test_a_failing_sink_is_counted_not_raised(clean: None) -> None:
+    r, w = os.pipe()
+    os.close(r)  # writing now fails with EPIPE (SIGPIPE is ignored by Python)
+    shipper.configure(sink=FileSink(w), registry=SCHEMAS)
+    shipper.get_logger().info("into a closed pipe")
+    shipper.get_logger().info("again", x=float("nan"))  # slow path too
+    os.close(w)
+    assert shipper.stats()["sink_error"] == 2
