@@ -18,7 +18,7 @@ and the handler's metric names in step. boto3 is imported only when talking to A
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 RETRIES_METRIC = "retry_count_increase"
@@ -216,13 +216,73 @@ def apply(cw: Any, p: Plan) -> list[str]:
     done: list[str] = []
     for c in p.changes:
         if c.action in (CREATE, UPDATE) and c.spec is not None:
-            _call(lambda: cw.put_metric_alarm(**c.spec.request()))
+            _call(cw.put_metric_alarm, **c.spec.request())
             done.append(c.name)
     doomed = [c.name for c in p.changes if c.action == DELETE]
     for i in range(0, len(doomed), 100):  # DeleteAlarms takes at most 100 names
-        _call(lambda: cw.delete_alarms(AlarmNames=doomed[i:i + 100]))
+        _call(cw.delete_alarms, AlarmNames=doomed[i:i + 100])
         done.extend(doomed[i:i + 100])
     return done
+
+
+def watched_plugins(cw: Any, namespace: str = "fluentd") -> tuple[str, ...]:
+    """PluginIds that publish buffer or retry metrics (the outputs), as listed by CloudWatch."""
+    found: set[str] = set()
+    for metric in (RETRIES_METRIC, QUEUED_BYTES_METRIC, SPACE_METRIC):
+        pages = _call(lambda m=metric: list(cw.get_paginator("list_metrics").paginate(Namespace=namespace, MetricName=m)))
+        for page in pages:
+            for m in page.get("Metrics", []):
+                found.update(d["Value"] for d in m.get("Dimensions", []) if d["Name"] == "PluginId")
+    return tuple(sorted(found))
+
+
+_COMPARE = {
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def would_fire(cw: Any, settings: AlarmSettings | None = None, start: Any = None, end: Any = None) -> list[str]:
+    """Which alarms would have gone to ALARM on the data points stored between ``start`` and
+    ``end`` (default: the last three hours), and when first: CloudWatch's M-of-N evaluation
+    replayed on GetMetricData. For stand-ins such as moto, which store metrics but never
+    evaluate alarms. ``settings`` defaults to every output that published metrics. Missing
+    periods count only from the first stored data point on."""
+    from datetime import datetime, timedelta, timezone
+
+    end = end or datetime.now(timezone.utc)
+    start = start or end - timedelta(hours=3)
+    if settings is None:
+        plugins = watched_plugins(cw)
+        if not plugins:
+            return []
+        settings = AlarmSettings(plugin_ids=plugins)
+    fired: list[str] = []
+    for spec in desired_alarms(settings):
+        query = {"Id": "m", "MetricStat": {"Metric": {"Namespace": spec.namespace, "MetricName": spec.metric_name,
+                 "Dimensions": [{"Name": k, "Value": v} for k, v in spec.dimensions]},
+                 "Period": spec.period, "Stat": spec.statistic}}
+        resp = _call(cw.get_metric_data, MetricDataQueries=[query], StartTime=start, EndTime=end)
+        res = resp["MetricDataResults"][0]
+        points = {int(t.timestamp()) // spec.period: v for t, v in zip(res["Timestamps"], res["Values"])}
+        if not points:
+            continue
+        first, last = min(points), int(end.timestamp()) // spec.period - 1  # the last whole period
+        breach = []
+        for p in range(first, last + 1):
+            v = points.get(p)
+            breach.append(spec.treat_missing_data == "breaching" if v is None
+                          else _COMPARE[spec.comparison](v, spec.threshold))
+        n, m = spec.evaluation_periods, spec.datapoints_to_alarm
+        for i in range(n - 1, len(breach)):
+            if sum(breach[i - n + 1:i + 1]) >= m:
+                at = datetime.fromtimestamp((first + i + 1) * spec.period, tz=timezone.utc)
+                fired.append(f"{spec.name}: ALARM at {at:%Y-%m-%d %H:%M} UTC ({spec.statistic} of "
+                             f"{spec.metric_name} {spec.comparison} {spec.threshold:g} in {m} of {n} periods)")
+                break
+    return fired
 
 
 def describe(c: Change) -> list[str]:
@@ -232,14 +292,27 @@ def describe(c: Change) -> list[str]:
     return lines
 
 
-def _call(fn: Any, *args: Any) -> Any:
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except (BotoCoreError, ClientError) as exc:
         raise AlarmError(f"CloudWatch: {exc}") from None
 
 
-__all__ = ["AlarmSettings", "AlarmSpec", "AlarmError", "Plan", "Change", "desired_alarms", "plan", "apply",
-           "describe", "client", "METRIC_NAMES", "replace"]
+__all__ = [
+    "METRIC_NAMES",
+    "AlarmError",
+    "AlarmSettings",
+    "AlarmSpec",
+    "Change",
+    "Plan",
+    "apply",
+    "client",
+    "describe",
+    "desired_alarms",
+    "plan",
+    "watched_plugins",
+    "would_fire",
+]

@@ -1,0 +1,19 @@
+output "fluentd_metrics_function_arn" {
+  description = "ARN of the fluentd metrics Lambda."
+  value       = aws_lambda_function.fluentd_metrics.arn
+}
+
+output "fluentd_metrics_role_arn" {
+  description = "ARN of the Lambda's least-privilege role."
+  value       = aws_iam_role.fluentd_metrics.arn
+}
+
+output "fluentd_alarm_names" {
+  description = "Every alarm on the fluentd metrics."
+  value = concat(
+    [for a in aws_cloudwatch_metric_alarm.retries_rising : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.queued_bytes_high : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.buffer_space_low : a.alarm_name],
+    [aws_cloudwatch_metric_alarm.status_missing.alarm_name],
+  )
+}

@@ -1,0 +1,11 @@
+# Terraform and provider pins shared by every file of the logbridge module.
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0, < 7.0"
+    }
+  }
+}
