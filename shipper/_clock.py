@@ -12,6 +12,7 @@ made again in a forked child, which would otherwise repeat its parent's ids.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 import os
 import time
 from datetime import datetime, timezone
@@ -20,19 +21,20 @@ _time_ns = time.time_ns
 _gmtime = time.gmtime
 _strftime = time.strftime
 
-# (second, "YYYY-MM-DDTHH:MM:SS.") replaced as a whole tuple, so threads never see half of it.
-_cache: tuple[int, str] = (-1, "")
+# (seconds as decimal text, "YYYY-MM-DDTHH:MM:SS.") replaced as a whole tuple, so threads never
+# see half of it. Keyed by text: `str(time_ns())` gives the seconds as s[:-9] and the
+# microseconds, zero-padded already, as s[-9:-3] (cheaper than any number formatting).
+_cache: tuple[str, str] = ("", "")
 
 
 def now() -> str:
     """Now, as 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC)."""
     global _cache
-    us = _time_ns() // 1000
-    sec = us // 1_000_000
+    s = str(_time_ns())
     c = _cache
-    if c[0] != sec:
-        c = _cache = (sec, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(sec)))
-    return f"{c[1]}{us % 1_000_000:06d}Z"
+    if c[0] != s[:-9]:
+        c = _cache = (s[:-9], _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(int(s[:-9]))))
+    return c[1] + s[-9:-3] + "Z"
 
 
 def from_epoch(t: float) -> str:
@@ -40,7 +42,7 @@ def from_epoch(t: float) -> str:
     us = round(t * 1_000_000)
     sec = us // 1_000_000
     c = _cache
-    prefix = c[1] if c[0] == sec else _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(sec))
+    prefix = c[1] if c[0] == str(sec) else _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(sec))
     return f"{prefix}{us % 1_000_000:06d}Z"
 
 
@@ -53,6 +55,8 @@ def from_datetime(d: datetime) -> str:
 
 _prefix = ""
 _seq = itertools.count()
+# Called in a forked child after the prefix changed (compiled loggers copy prefix and counter).
+fork_hooks: list[Callable[[], None]] = []
 
 
 def _new_prefix() -> None:
@@ -61,11 +65,17 @@ def _new_prefix() -> None:
     _seq = itertools.count()
 
 
+def _after_fork() -> None:
+    _new_prefix()
+    for hook in list(fork_hooks):
+        hook()
+
+
 _new_prefix()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_prefix)
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def new_log_id() -> str:
-    """Unique per record: 12 random hex digits per process, then a hex counter."""
-    return f"{_prefix}{next(_seq):x}"
+    """Unique per record: 12 random hex digits per process, then a decimal counter."""
+    return f"{_prefix}{next(_seq)}"

@@ -27,6 +27,16 @@ FLOAT_MAX = sys.float_info.max
 RESERVED = ("log_table", "severity", "log_id")
 
 
+class _Missing:
+    """The default of every keyword parameter: 'the caller did not pass this field'."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
 class _Slow(Exception):
     """Raised inside generated code: this record needs the slow path."""
 
@@ -100,7 +110,7 @@ def {NAME}({SIGNATURE}):
     ts = None
     try:
 {TIMESTAMP}
-        rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": f"{CLK._prefix}{next(CLK._seq):x}"}
+        rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": f"{PREFIX}{next(SEQ)}"}
         ex = None
         ctx = CTX_GET()
         if ctx:
@@ -110,8 +120,10 @@ def {NAME}({SIGNATURE}):
             for k, v in BOUND.items():
 {CHECK}
 {EVENT}
-        for k, v in kw.items():
-{KW_CHECK}
+{PARAMS}
+        if kw:
+            for k, v in kw.items():
+{CHECK}
 {REQUIRED}
         if ex is not None:
             rec[EXTRA] = ex
@@ -122,21 +134,75 @@ def {NAME}({SIGNATURE}):
         line = None
     if line is None:
         # outside the except block, so that sys.exc_info() is still the caller's exception
-        return SLOW(SEV, event, kw, ts, BOUND)
+        return SLOW(SEV, event, {ALL_KW}, ts, BOUND)
     COUNT()
-    try:
-        EMIT(line, rec)
-    except Exception:
-        SINK_ERROR()
+{WRITE}
 """
 
+# A sink that is a plain file descriptor is written inline: no method call per record.
+_WRITE_FD = """    ACQUIRE()
+    try:
+        n = WRITE(FD, line)
+        if n != len(line):
+            FINISH(line, n)
+    except Exception:
+        SINK_ERROR()
+    finally:
+        RELEASE()"""
+
+_WRITE_SINK = """    try:
+        EMIT(line, rec)
+    except Exception:
+        SINK_ERROR()"""
+
 _TS_NOW = """\
-        us = TIME_NS() // 1000
-        sec = us // 1000000
+        s = str(TIME_NS())
         c = CLK._cache
-        if c[0] != sec:
-            c = CLK._cache = (sec, STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(sec)))
-        ts = f"{c[1]}{us % 1000000:06d}Z\""""
+        if c[0] != s[:-9]:
+            c = CLK._cache = (s[:-9], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-9]))))
+        ts = c[1] + s[-9:-3] + "Z"
+"""
+
+# Names the generated code uses itself: a column called like one of them is not a parameter
+# (it still works, through **kw and the generic loop).
+_INTERNAL = frozenset({"event", "kw", "ts", "rec", "ex", "ctx", "k", "v", "s", "t", "us", "sec",
+                       "c", "line", "n"})
+MAX_PARAMS = 250
+
+
+def param_columns(table: Any) -> list[Any]:
+    """Columns that become keyword parameters of the generated method (C binds them: fast)."""
+    import keyword
+
+    out = []
+    for f in table.fields:
+        n = f.name
+        if (n.isidentifier() and not keyword.iskeyword(n) and n not in _INTERNAL
+                and not n.isupper() and not n.startswith("_")):
+            out.append(f)
+    return out if len(out) <= MAX_PARAMS else []
+
+
+def _param_code(f: Any, spec: tuple[Any, ...]) -> str:
+    """Check one keyword parameter, with the column's rule written out as constants."""
+    n = f.name
+    kind, a, b, req = spec
+    if kind == 1:
+        test = f"type({n}) is str" + (f" and len({n}) <= {a}" if a != sys.maxsize else "")
+    elif kind == 2:
+        test = f"type({n}) is int and {a!r} <= {n} <= {b!r}"
+    elif kind == 3:
+        test = f"(type({n}) is float or type({n}) is int) and {a!r} <= {n} <= {b!r}"
+    elif kind == 4:
+        test = f"type({n}) is bool"
+    else:
+        return f"        if {n} is not _M:\n            raise _Slow"
+    lines = [f"        if {n} is not _M:", f"            if {test}:",
+             f"                rec[{n!r}] = {n}"]
+    if not req:
+        lines += [f"            elif {n} is None:", f"                rec[{n!r}] = None"]
+    lines += ["            else:", "                raise _Slow"]
+    return "\n".join(lines)
 
 
 def _indent(text: str, n: int) -> str:
@@ -144,8 +210,11 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(pad + line if line.strip() else line for line in text.splitlines())
 
 
-def generate_source(table: Any, *, service: bool, stdlib: bool) -> str:
+def generate_source(table: Any, *, service: bool, stdlib: bool,
+                    specs: dict[str, tuple[Any, ...]] | None = None, inline_fd: bool = False) -> str:
     """The source of one logging function for `table` (exposed for tests and curiosity)."""
+    if specs is None:
+        specs = column_specs(table, lambda k: False)
     has_extra = table.extra_field is not None
     undeclared = _TO_EXTRA if has_extra else "                raise _Slow\n"
     check = _CHECK.replace("{UNDECLARED}", undeclared.rstrip("\n"))
@@ -154,10 +223,13 @@ def generate_source(table: Any, *, service: bool, stdlib: bool) -> str:
     ctx_undeclared = _TO_EXTRA if has_extra else "                continue\n"
     ctx_check = _CHECK.replace("{UNDECLARED}", ctx_undeclared.rstrip("\n"))
     message = table.field("message")
+    params = [] if stdlib else param_columns(table)
+    pnames = {f.name for f in params}
     if message is not None and message.type == "STRING" and message.mode != "REPEATED":
-        event = ("        if type(event) is not str:\n            raise _Slow\n"
-                 "        if 'message' in kw:\n            raise _Slow\n"
-                 "        rec['message'] = event")
+        event = "        if type(event) is not str:\n            raise _Slow\n"
+        if "message" not in pnames:
+            event += "        if 'message' in kw:\n            raise _Slow\n"
+        event += "        rec['message'] = event"
     else:
         event = "        pass"
     envelope = {"log_table", "timestamp", "severity", "log_id", "service", "message"}
@@ -167,16 +239,22 @@ def generate_source(table: Any, *, service: bool, stdlib: bool) -> str:
         signature = "SEV, event, kw, created"
         ts = "        ts = FROM_EPOCH(created)"
         name = "log_stdlib"
+        all_kw = "kw"
     else:
-        signature = "event, /, **kw"
+        kwonly = ", ".join(f"{f.name}=_M" for f in params)
+        signature = f"event, /, *, {kwonly}, **kw" if params else "event, /, **kw"
         ts = _TS_NOW
         name = "log_method"
+        all_kw = "{**{k: v for k, v in (" + "".join(f"({f.name!r}, {f.name}), " for f in params) \
+            + ") if v is not _M}, **kw}" if params else "kw"
+    param_code = "\n".join(_param_code(f, specs[f.name]) for f in params) or "        pass"
     src = _SOURCE
     for key, value in (("{NAME}", name), ("{SIGNATURE}", signature), ("{TIMESTAMP}", ts),
                        ("{SERVICE}", ', "service": SERVICE' if service else ""),
                        ("{CTX_CHECK}", _indent(ctx_check, 4)), ("{CHECK}", _indent(check, 4)),
-                       ("{KW_CHECK}", check.rstrip("\n")),
-                       ("{EVENT}", event), ("{REQUIRED}", req or "        pass")):
+                       ("{EVENT}", event), ("{PARAMS}", param_code), ("{ALL_KW}", all_kw),
+                       ("{WRITE}", _WRITE_FD if inline_fd else _WRITE_SINK),
+                       ("{REQUIRED}", req or "        pass")):
         src = src.replace(key, value)
     return src
 
@@ -184,5 +262,6 @@ def generate_source(table: Any, *, service: bool, stdlib: bool) -> str:
 def compile_function(source: str, env: dict[str, Any], name: str) -> Any:
     namespace = dict(env)
     namespace["_Slow"] = _Slow
+    namespace["_M"] = MISSING
     exec(compile(source, f"<shipper fast path {name}>", "exec"), namespace)  # noqa: S102 - from the registry model only
     return namespace[name]

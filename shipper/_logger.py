@@ -8,9 +8,11 @@ severity and the bound fields baked in. `configure()` rebuilds every logger hand
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
+import weakref
 from typing import Any
 
 import orjson
@@ -23,6 +25,7 @@ from ._errors import RecordError, Violation
 from ._fast import RESERVED, column_specs, compile_function, generate_source
 from ._fit import Changes, Fitter, Unfixable, fallback_record
 from ._redact import Redactor
+from .sinks._fd import FdSink
 
 DEFAULT_TABLE = "app_log"
 LEVEL_METHODS = (("debug", "DEBUG", 10), ("info", "INFO", 20), ("warning", "WARNING", 30),
@@ -76,17 +79,38 @@ class Core:
             "MAXB": cfg.max_line_bytes, "COUNT": _stats.count_emitted,
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
         }
+        inline_fd = type(sink).emit is FdSink.emit  # a plain fd: write inline, no call
+        if inline_fd:
+            env.update({"FD": sink.fd, "WRITE": os.write, "FINISH": sink.finish,
+                        "ACQUIRE": sink._lock.acquire, "RELEASE": sink._lock.release})
         self._env = env
         service = cfg.service is not None
-        self.method_source = generate_source(table, service=service, stdlib=False)
-        self.stdlib_source = generate_source(table, service=service, stdlib=True)
-        self.log_stdlib = compile_function(self.stdlib_source, {**env, "BOUND": {}},
-                                           "log_stdlib")
+        self.method_source = generate_source(table, service=service, stdlib=False, specs=specs,
+                                             inline_fd=inline_fd)
+        self.stdlib_source = generate_source(table, service=service, stdlib=True, specs=specs,
+                                             inline_fd=inline_fd)
+        self._namespaces: list[weakref.ref[Any]] = []
+        self.log_stdlib = self._compile(self.stdlib_source, {"BOUND": {}}, "log_stdlib")
+        _live_cores.add(self)
 
     def method(self, severity: str, bound: dict[str, Any]) -> Any:
         """The logging function for one level and one set of bound fields."""
-        return compile_function(self.method_source, {**self._env, "SEV": severity,
-                                                     "BOUND": bound}, "log_method")
+        return self._compile(self.method_source, {"SEV": severity, "BOUND": bound}, "log_method")
+
+    def _compile(self, source: str, env: dict[str, Any], name: str) -> Any:
+        fn = compile_function(source, {**self._env, **env, "PREFIX": _clock._prefix,
+                                       "SEQ": _clock._seq}, name)
+        # The log id's prefix and counter are globals of the function (a module attribute
+        # lookup per record costs more); a forked child gets new ones through this list.
+        self._namespaces.append(weakref.ref(fn))
+        return fn
+
+    def after_fork(self) -> None:
+        for ref in self._namespaces:
+            fn = ref()
+            if fn is not None:
+                fn.__globals__["PREFIX"] = _clock._prefix
+                fn.__globals__["SEQ"] = _clock._seq
 
     def _sink_error(self) -> None:
         _stats.add("sink_error")
@@ -208,6 +232,16 @@ class Core:
         except Exception:  # noqa: BLE001
             _stats.add("sink_error")
 
+
+_live_cores: weakref.WeakSet[Core] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for core in list(_live_cores):
+        core.after_fork()
+
+
+_clock.fork_hooks.append(_after_fork)
 
 # Compiled cores per (table, configuration version): loggers of the same table share one.
 _cores: dict[tuple[str, int], Core] = {}

@@ -19,8 +19,13 @@ _sinks: weakref.WeakSet[FdSink] = weakref.WeakSet()
 
 def _after_fork() -> None:
     # a lock held by another thread at fork time would stay locked forever in the child
+    # (the same lock object, reset in place: compiled loggers hold its bound methods)
     for sink in list(_sinks):
-        sink._lock = threading.Lock()
+        reinit = getattr(sink._lock, "_at_fork_reinit", None)
+        if reinit is not None:
+            reinit()
+        else:
+            sink._lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -41,9 +46,13 @@ class FdSink:
         with self._lock:
             n = os.write(self.fd, line)
             if n != len(line):
-                view = memoryview(line)
-                while n < len(line):
-                    n += os.write(self.fd, view[n:])
+                self.finish(line, n)
+
+    def finish(self, line: bytes, n: int) -> None:
+        """Complete a short write (the caller holds the lock)."""
+        view = memoryview(line)
+        while n < len(line):
+            n += os.write(self.fd, view[n:])
 
     def flush(self) -> None:
         pass
