@@ -1,8 +1,10 @@
 """Benchmark `shipper load`: DuckDB throughput and peak memory, BigQuery requests per 100k rows.
 
-Each case runs `shipper load` as a real subprocess and reads its peak RSS from
-`resource.getrusage(RUSAGE_CHILDREN)` (ru_maxrss, KiB on Linux), so the number is the whole
-process: interpreter, duckdb, the batches. Targets (issue 6): >= 100,000 access-log rows/s for
+Each case runs `shipper load` as a real subprocess. Its DuckDB statements run in a child process
+of their own, so memory is reported for both: `shipper load` prints each process's peak RSS
+(getrusage ru_maxrss), and the bench adds them (an upper bound: the two peaks need not
+coincide). `resource.getrusage(RUSAGE_CHILDREN)` of the bench, the largest single descendant,
+is printed as a cross-check. Targets (issue 6): >= 100,000 access-log rows/s for
 1,000,000 lines, peak < 300 MB; <= 200 insertAll requests per 100,000 rows.
 
     .venv/bin/python bench/bench_load.py [--lines 1000000] [--bq-lines 100000]
@@ -79,8 +81,17 @@ def bench_duckdb(tmp: Path, lines: int) -> dict[str, float]:
     seconds, peak_mb, out = run_load([str(src), "--target", f"duckdb://{db}"])
     print(out.strip())
     rate = lines / seconds
-    print(f"duckdb: {lines:,} lines ({size / 1e6:,.0f} MB) in {seconds:.2f} s = {rate:,.0f} rows/s, "
-          f"peak RSS {peak_mb:,.0f} MB (targets: >= 100,000 rows/s, < 300 MB)")
+    import re
+
+    m = re.search(r"peak memory: ([\d,.]+) MB \(loader\)(?: \+ ([\d,.]+) MB)?", out)
+    loader = float(m.group(1).replace(",", "")) if m else peak_mb
+    duck = float(m.group(2).replace(",", "")) if m and m.group(2) else 0.0
+    total = loader + duck
+    print(f"duckdb: {lines:,} lines ({size / 1e6:,.0f} MB) in {seconds:.2f} s (whole command, start-up "
+          f"included) = {rate:,.0f} rows/s; peak RSS {loader:,.0f} MB loader + {duck:,.0f} MB DuckDB "
+          f"process = {total:,.0f} MB (largest single process by RUSAGE_CHILDREN: {peak_mb:,.0f} MB) "
+          f"(targets: >= 100,000 rows/s, < 300 MB)")
+    peak_mb = total
     t0 = time.perf_counter()
     _, _, out2 = run_load([str(src), "--target", f"duckdb://{db}"])
     print(f"duckdb re-run of the same file (all rows skipped as already loaded): "

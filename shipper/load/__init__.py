@@ -81,6 +81,15 @@ def load(sources: Sequence[str], target: str, *, rejects: Path | str | None = No
     return loader.run(stdin, progress, bigquery_client, batch_rows)
 
 
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return 0.0
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
+
+
 def _display(src: str) -> str:
     return "<stdin>" if src == STDIN else src
 
@@ -156,6 +165,7 @@ class _Loader:
             finally:
                 self.rejects.close()
                 self.summary.seconds = time.monotonic() - started
+                self.summary.peak_mb = _peak_rss_mb()
         return self.summary
 
     def _block(self, lines: list[Any], last_complete: bool, start: tuple[int, str]) -> None:

@@ -32,6 +32,7 @@ import orjson
 from ..registry import Registry, Table
 from ..targets.duckdb import column_type, quote
 from ._bigquery import LoadAborted
+from ._duckdb_exec import ExecError, Executor
 from ._rejects import RejectSink
 from ._summary import Summary
 
@@ -43,7 +44,7 @@ MAX_OBJECT = 32 << 20
 # handed over on every syscall while the worker thread is busy).
 SPOOL_BUFFER = 4 << 20
 # DuckDB's own memory cap: the load must fit beside the interpreter in a small container.
-MEMORY_LIMIT = "192MB"
+MEMORY_LIMIT = "128MB"
 
 
 @dataclass
@@ -74,15 +75,17 @@ class DuckDBLoadTarget:
         self.rejects = rejects
         self.locate = locate
         self.batch_rows = batch_rows
-        self._target: Any = open_target(url)
-        ensure_tables(self._target, registry)
-        self.con = self._target.con
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        # One thread: the other core parses the next batch (the loader's real bottleneck).
-        self.con.execute("SET threads = 1")
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} "
-                         "(table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL)")
+        target: Any = open_target(url)
+        try:
+            ensure_tables(target, registry)
+            target.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} "
+                               "(table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL)")
+            path = str(target.path)
+        finally:
+            target.close()  # the executor (a child process) owns the file from here on
+        # One DuckDB thread and a memory cap: the other core parses the next batch, and the
+        # load must fit beside the interpreter in a small container.
+        self._exec = Executor(path, (f"SET memory_limit = '{MEMORY_LIMIT}'", "SET threads = 1"))
         self._tmp = Path(tempfile.mkdtemp(prefix="shipper-load-"))
         self._spools: dict[str, _Spool] = {}
         self._sql: dict[str, tuple[str, ...]] = {}
@@ -167,7 +170,8 @@ class DuckDBLoadTarget:
             os.rmdir(self._tmp)
         except OSError:
             pass
-        self._target.close()
+        self._exec.close()
+        self.summary.target_peak_mb = self._exec.child_peak_kib / 1024
 
     # -- the worker ----------------------------------------------------------------------
     def _work(self) -> None:
@@ -213,27 +217,24 @@ class DuckDBLoadTarget:
         return sql
 
     def _load_file(self, table: Table, path: Path, rows: int) -> None:
-        import duckdb
-
         stage, insert, keys = self._statements(table)
-        con = self.con
-        con.execute("BEGIN")
+        params = {"t": table.name}
         try:
-            con.execute(stage, [str(path)])
-            (dups,) = con.execute("SELECT count(*) - count(DISTINCT k) FROM __shipper_stage").fetchone()
-            if dups:  # the same row twice in one batch (a file given twice): keep the first
-                con.execute("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT * FROM __shipper_stage "
-                            "QUALIFY row_number() OVER (PARTITION BY k ORDER BY p) = 1")
-            (new,) = con.execute(insert, {"t": table.name}).fetchone()
-            con.execute(keys, {"t": table.name})
-            con.execute("DROP TABLE __shipper_stage")
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            message = str(exc).splitlines()[0]
-            if isinstance(exc, duckdb.OutOfMemoryException) and rows <= 1:
+            dups = self._exec.run([("BEGIN", None, False), (stage, [str(path)], False),
+                                   ("SELECT count(*) - count(DISTINCT k) FROM __shipper_stage", None, True)])[-1][0]
+            done = self._exec.run(
+                ([("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT * FROM __shipper_stage "
+                   "QUALIFY row_number() OVER (PARTITION BY k ORDER BY p) = 1", None, False)] if dups else [])
+                # (the same row twice in one batch, e.g. a file given twice: keep the first)
+                + [(insert, params, True), (keys, params, False), ("DROP TABLE __shipper_stage", None, False),
+                   ("COMMIT", None, False)])
+        except ExecError as exc:
+            if exc.kind in ("OutOfMemoryException", "ProcessError", "IOException") and rows <= 1:
                 raise  # not the row's fault: the load stops and says where to resume
-            raise _Refused(message) from None
+            if exc.kind == "ProcessError":
+                raise
+            raise _Refused(str(exc)) from None
+        new = done[-4][0]
         with self._lock:
             t = self.summary.table(table.name)
             t.inserted += new

@@ -30,6 +30,8 @@ class Summary:
     seconds: float = 0.0
     requests: int = 0  # BigQuery insertAll requests
     stopped_at: str = ""  # "source:line" when the load was interrupted
+    peak_mb: float = 0.0  # the loader process's peak RSS
+    target_peak_mb: float = 0.0  # the DuckDB process's peak RSS (DuckDB target)
 
     def table(self, name: str) -> TableCount:
         t = self.tables.get(name)
@@ -56,6 +58,9 @@ class Summary:
             out.append(f"  blank lines skipped: {self.blank:,}")
         if self.requests:
             out.append(f"  insertAll requests: {self.requests:,}")
+        if self.peak_mb:
+            extra = f" + {self.target_peak_mb:,.0f} MB (DuckDB process)" if self.target_peak_mb else ""
+            out.append(f"  peak memory: {self.peak_mb:,.0f} MB (loader){extra}")
         if self.rejected:
             out.append(f"Rejected: {self.rejected_total:,} (kept in {self.rejects_path})")
             for reason, n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
