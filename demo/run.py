@@ -342,19 +342,26 @@ def _print_metrics(cw: Any) -> None:
 
 def _print_alarms(cw: Any, ctx: dict[str, Any]) -> None:
     try:
-        import shipper.alarms as alarms
+        from shipper import alarms
     except ImportError:
         raise Skipped("shipper/alarms.py is not in the repo yet (metrics above were stored)") from None
-    evaluate = next((getattr(alarms, n) for n in ("would_fire", "evaluate_alarms", "evaluate", "firing_alarms")
-                     if callable(getattr(alarms, n, None))), None)
-    if evaluate is None:
-        raise Skipped("shipper.alarms has no evaluation function the demo knows yet")
-    result = evaluate(cw)
-    print("alarms that would fire:")
-    for item in result or []:
-        print(f"  {item}")
-    if not result:
-        print("  (none)")
+    if not callable(getattr(alarms, "would_fire", None)):
+        raise Skipped("shipper.alarms has no would_fire yet (metrics above were stored)")
+    plugins = alarms.watched_plugins(cw)
+    production = alarms.AlarmSettings(plugin_ids=plugins)
+    applied = alarms.apply(cw, alarms.plan(cw, production))
+    print(f"alarms put into (moto) CloudWatch for the outputs {', '.join(plugins)}: {len(applied)}")
+    # moto stores alarms but never evaluates them: would_fire replays CloudWatch's M-of-N rule.
+    fired = alarms.would_fire(cw, production)
+    print("with the production settings (retries in 3 periods in a row, > 64 MiB queued): "
+          + ("\n  " + "\n  ".join(fired) if fired else "none would fire (the captured outage lasted"
+             " about a minute and queued 32 KB)"))
+    scaled = alarms.AlarmSettings(plugin_ids=plugins, retry_periods=1, queued_bytes_threshold=16 * 1024)
+    fired = alarms.would_fire(cw, scaled)
+    print("with thresholds scaled to the 2-minute capture (retries in 1 period, > 16 KiB queued):")
+    for line in fired or ["none would fire"]:
+        print(f"  {line}")
+    ctx["alarms_fired"] = fired
 
 
 # -- main --------------------------------------------------------------------------------------

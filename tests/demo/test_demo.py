@@ -30,7 +30,10 @@ def test_demo_runs_end_to_end_and_prints_results():
     # the fluentd stage shows the outage and drew the PNG
     assert "<- outage" in out
     assert (REPO / "build" / "demo" / "fluentd_buffer.png").stat().st_size > 10_000
-    assert "FAILED" not in out
+    # the metrics stage: the Lambda on moto stored metrics, and the alarm replay ran
+    assert "metrics stored in namespace fluentd" in out and "retry_count_increase" in out
+    assert "retries-rising: ALARM at" in out
+    assert "FAILED" not in out and "skipped" not in out.split("=== demo summary")[1].replace("(skipped)", "")
     # the demo writes only under build/demo/
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "demo", "schemas"],
                             capture_output=True, text=True, cwd=REPO).stdout
