@@ -148,7 +148,7 @@ class FallbackAccessLog:
 def shipper_middleware() -> tuple[Any, str]:
     """The shipper ASGI middleware class when it exists, else the stand-in; and which it is."""
     try:
-        import shipper.middleware.asgi as asgi
+        from shipper.middleware import asgi
     except ImportError:
         return FallbackAccessLog, "demo stand-in (shipper.middleware.asgi not in the repo yet)"
     for name, obj in vars(asgi).items():

@@ -22,14 +22,14 @@ import orjson
 
 from ..registry import ROUTING_KEY, Registry, load_registry
 from ._bigquery import LoadAborted
-from ._records import content_key, now_rfc3339, parse_line, row_key
 from ._reader import LineReader, Oversize
+from ._records import content_key, now_rfc3339, parse_line, row_key
 from ._rejects import RejectSink
 from ._routing import route_table
 from ._summary import Progress, Summary
 from ._validate import Check, checker_for, compile_fits
 
-__all__ = ["LoadAborted", "MAX_LINE", "Summary", "default_rejects_path", "load"]
+__all__ = ["MAX_LINE", "LoadAborted", "Summary", "default_rejects_path", "load"]
 
 # One row may not exceed BigQuery's 10 MB insert limit; keep room for the request around it.
 MAX_LINE = 9 * 1024 * 1024
@@ -249,7 +249,8 @@ class _Loader:
                 return
         content = parsed.content
         if parsed.synthetic_time:
-            content += ("@%s:%d" % self.locate(self.ordinal)).encode()
+            source, line = self.locate(self.ordinal)
+            content += f"@{source}:{line}".encode()
         self.sink.add(table, row_key(row, table.name, content), self.ordinal, None, row)
 
     def _abort(self, why: str, flush: bool) -> None:

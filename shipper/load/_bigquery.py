@@ -16,12 +16,11 @@ good ones down with it (which is what fluent-plugin-bigquery does to a whole chu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-
-from collections.abc import Callable
 
 from ..registry import ROUTING_KEY, Table
 from ._rejects import RejectSink

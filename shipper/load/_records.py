@@ -100,7 +100,7 @@ def _from_driver(env: dict[str, Any], received: Callable[[], str]) -> Parsed:
                 inner[key] = env[key]
         return _route(inner, log.encode())
     stream = env.get("source") if env.get("source") in ("stdout", "stderr") else "stdout"
-    text = log[:-1] if log.endswith("\n") else log
+    text = log.removesuffix("\n")
     return _raw_text(text, env, received, stream, env.get("time"))
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._fit import check_record
 from .._check import TIMESTAMP_RE, json_problem, valid_date, valid_timestamp
+from .._fit import check_record
 from ..registry import (
     BOOL,
     DATE,

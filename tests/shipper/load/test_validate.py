@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shipper._check import valid_timestamp
 from shipper._fit import check_record
 from shipper.load._validate import compile_fits, timestamp_ok
-from shipper._check import valid_timestamp
 from shipper.registry import load_registry
 
 REGISTRY = load_registry(full_check=False)
