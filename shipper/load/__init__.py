@@ -143,7 +143,7 @@ class _Loader:
                     for lines, last_complete in reader.blocks():
                         self._block(lines, last_complete, self.starts[-1])
                         if bar:
-                            bar.update(done_before + reader.bytes_read, self.summary.lines)
+                            bar.update(done_before + reader.bytes_read, self.ordinal)
                     done_before += reader.bytes_read
                 finally:
                     if src != STDIN:
@@ -157,7 +157,7 @@ class _Loader:
             if gc_was_enabled:
                 gc.enable()
             if bar:
-                bar.update(done_before, self.summary.lines, force=True)
+                bar.update(done_before, self.ordinal, force=True)
                 bar.close()
             self.summary.lines = self.ordinal
             try:

@@ -73,9 +73,9 @@ class Summary:
 class Progress:
     """`update(done_bytes)` redraws `[#####.....] 42% 1.2 GB 312,000 lines` at most 5x a second."""
 
-    def __init__(self, total_bytes: int | None, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, total_bytes: int | None, stream: TextIO | None = None, width: int = 30) -> None:
         self.total = total_bytes or None
-        self.stream = stream
+        self.stream = stream or sys.stderr
         self.width = width
         self.start = time.monotonic()
         self._last = 0.0

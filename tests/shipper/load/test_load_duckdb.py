@@ -7,6 +7,8 @@ import shutil
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipper.load import LoadAborted, load
 
@@ -250,3 +252,45 @@ def test_cli_load_prints_summary_and_exit_codes(tmp_path, warehouse, lb, capsys)
     assert "no such file" in capsys.readouterr().err
     assert main(["load", str(src), "--target", "mysql://x"]) == 1
     shutil.rmtree(tmp_path / "r.jsonl", ignore_errors=True)
+
+
+LINE_KINDS = st.one_of(
+    st.binary(max_size=30),
+    st.sampled_from([b"", b"   ", b"\xff\xfe", b"{", b"[1, 2]", b'"just a string"', b"plain text", b"\x00",
+                     b'{"log_table": "nope", "timestamp": "2026-11-28T10:00:00Z"}',
+                     b'{"timestamp": "2026-11-28T10:00:00Z", "severity": "INFO", "message": "ok"}',
+                     b'{"timestamp": "2026-11-28T10:00:00Z", "severity": "LOUD", "message": "bad"}',
+                     b'{"container_id": "c", "source": "stderr", "log": "boom"}',
+                     b'{"container_id": "c", "source": "stdout", "log": "{\\"message\\": \\"m\\"}"}']),
+    st.integers(0, 10_000).map(lambda i: orjson.dumps({**_access(i)})),
+)
+
+
+def _access(i):
+    return {"log_table": "access_log", "timestamp": "2026-11-28T10:00:00Z", "severity": "INFO",
+            "log_id": f"h-{i}", "method": "GET", "path": "/", "status_code": 200, "latency": 0.1}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE_KINDS, max_size=25), newline_at_end=st.booleans())
+def test_every_line_is_accounted_for(tmp_path_factory, lines, newline_at_end):
+    """lines read = rows inserted + rows already loaded + rejected + blank, whatever the bytes."""
+    d = tmp_path_factory.mktemp("acct")
+    data = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
+    src = d / "in.log"
+    src.write_bytes(data)
+    s = load([str(src)], f"duckdb://{d / 'w.duckdb'}", rejects=d / "r.jsonl")
+    expected_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    assert s.lines == expected_lines
+    loaded = sum(t.inserted + t.duplicates for t in s.tables.values())
+    assert loaded + s.rejected_total + s.blank == s.lines
+    kept = (d / "r.jsonl").read_bytes().count(b"\n") if (d / "r.jsonl").exists() else 0
+    assert kept == s.rejected_total
+
+
+def test_progress_bar_on_request(tmp_path, warehouse, lb, capsys):
+    src = tmp_path / "a.log"
+    src.write_bytes(lb.jsonl([lb.access(i) for i in range(3000)]))
+    load([str(src)], warehouse, progress=True)
+    err = capsys.readouterr().err
+    assert "\r[" in err and "100%" in err and "3,000 lines" in err
