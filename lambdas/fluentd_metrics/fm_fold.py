@@ -13,12 +13,15 @@ why that is only exact with reserved concurrency 1).
 
 from __future__ import annotations
 
+from collections import Counter as CounterType
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, NamedTuple
 
 import fm_catalog as cat
 from fm_config import Config
-from fm_lines import LogEvent, Status, number
+from fm_lines import _LIMIT, _LIMIT_INT, LogEvent, Status, number
 
 TWO_WEEKS = 14 * 24 * 3600
 TWO_HOURS = 2 * 3600
@@ -32,7 +35,7 @@ _NON_METRIC_KEYS = frozenset({"plugin_id", "plugin_category", "type", "output_pl
 _KNOWN = {**cat.COUNTERS, **cat.GAUGES}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Datum:
     """One MetricDatum: a metric at one time with its folded values."""
 
@@ -48,10 +51,30 @@ class Datum:
         return datetime.fromtimestamp(self.ts, tz=timezone.utc)
 
 
-@dataclass
+@dataclass(slots=True)
 class Previous:
     ts: float
-    values: dict[str, float]
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+class _Plan(NamedTuple):
+    keys: tuple[str, ...]  # record keys published as metrics, in record order
+    counter_names: tuple[str, ...]
+    counters: tuple[int, ...]  # positions of the cumulative counters in keys
+    increase_names: tuple[str, ...]
+    ignored: int  # keys that look like neither a known nor a plausible metric
+    nulls: tuple[str, ...]  # metric-looking keys that were null when the shape was planned
+
+
+def _all_keys(plan: _Plan) -> list[str]:
+    """The plan's keys plus those that were null, in a stable order, for the general path."""
+    return list(plan.keys) + [k for k in plan.nulls if k in _KNOWN or cat.UNKNOWN_KEY_RE.match(k)]
+
+
+Dims = tuple[tuple[str, str], ...]
+_STATUS_NAMES = (cat.STATUS_LINES,)
+_ONE = (1.0,)
 
 
 @dataclass
@@ -81,8 +104,9 @@ class Folder:
         self.group = log_group
         self.stream = log_stream
         self.stats = Stats()
-        # (bucket, dims) -> metric name -> value -> count
-        self.acc: dict[tuple[float, tuple[tuple[str, str], ...]], dict[str, dict[float, int]]] = {}
+        # (bucket, dims) -> metric names of a row shape -> rows of values (one row per line)
+        self.acc: dict[tuple[float, Dims], dict[tuple[str, ...], list[Any]]] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         self._dims_cache: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         base = {"LogStream": log_stream, "LogGroup": log_group}
         glob: list[tuple[tuple[str, str], ...]] = []
@@ -107,7 +131,7 @@ class Folder:
             return None
         return bucket
 
-    def _group(self, bucket: float, dims: tuple[tuple[str, str], ...]) -> dict[str, dict[float, int]]:
+    def _group(self, bucket: float, dims: Dims) -> dict[tuple[str, ...], list[Any]]:
         key = (bucket, dims)
         g = self.acc.get(key)
         if g is None:
@@ -115,87 +139,120 @@ class Folder:
         return g
 
     # -- lines --------------------------------------------------------------------------------
+    def _plan(self, shape: tuple[str, ...], record: dict[str, Any]) -> _Plan:
+        """Which keys of a record with these keys are metrics. fluentd prints the same keys for a
+        plugin on every tick, so this is worked out once per plugin shape, not once per line.
+        Keys that were null when the shape was first seen are left out while they stay null
+        (checked on every line; a line where one is not null takes the general path)."""
+        plan = self._plans.get(shape)
+        if plan is None:
+            keys: list[str] = []
+            nulls: list[str] = []
+            ignored = unknown = 0
+            for key in shape:
+                if record[key] is None:  # e.g. retry_count of inputs and filters: not a value
+                    nulls.append(key)
+                elif key in _KNOWN:
+                    keys.append(key)
+                elif key in _NON_METRIC_KEYS:
+                    continue
+                elif unknown < cat.MAX_UNKNOWN_KEYS and cat.UNKNOWN_KEY_RE.match(key):
+                    unknown += 1
+                    keys.append(key)
+                else:
+                    ignored += 1
+            counters = tuple(i for i, k in enumerate(keys) if k in cat.COUNTERS)
+            plan = _Plan(tuple(keys), tuple(keys[i] for i in counters), counters,
+                         tuple(keys[i] + cat.INCREASE_SUFFIX for i in counters), ignored, tuple(nulls))
+            if len(self._plans) > 1000:
+                self._plans.clear()
+            self._plans[shape] = plan
+        return plan
+
     def add_status(self, st: Status) -> None:
         bucket = self._bucket(st.ts)
         if bucket is None:
             self.stats.skip("out_of_window")
             return
         self.stats.status_lines += 1
-        stats = self.stats
-        metrics: list[tuple[str, float]] = []
-        counters: dict[str, float] = {}
-        unknown = 0
-        for key, raw in st.record.items():
-            if key in _KNOWN:
-                v = number(raw)
-                if v is None:
-                    continue  # e.g. retry_count: null for inputs and filters
+        record = st.record
+        plan = self._plan(tuple(record), record)
+        if plan.ignored:
+            self.stats.ignored_keys += plan.ignored
+        values = [record[k] for k in plan.keys]
+        if _all_valid(values) and all(record[k] is None for k in plan.nulls):
+            names, counter_names = plan.keys, plan.counter_names
+            counter_values = tuple([values[i] for i in plan.counters])
+            inc_names = plan.increase_names
+        else:  # a null (inputs' retry_count), a string, NaN or a huge number: keep the good ones
+            kept = [(k, number(record[k])) for k in _all_keys(plan)]
+            for _, v in kept:
                 if v is False:
-                    stats.drop("non_finite_or_out_of_range")
-                    continue
-                metrics.append((key, v))
-                if key in cat.COUNTERS:
-                    counters[key] = v
-            elif key in _NON_METRIC_KEYS:
-                continue
-            else:
-                v = number(raw)
-                if v is None:
-                    continue
-                if v is False:
-                    stats.drop("non_finite_or_out_of_range")
-                    continue
-                if unknown < cat.MAX_UNKNOWN_KEYS and cat.UNKNOWN_KEY_RE.match(key):
-                    unknown += 1
-                    metrics.append((key, v))
-                else:
-                    stats.ignored_keys += 1
-        metrics.extend(self._increases(st, counters))
+                    self.stats.drop("non_finite_or_out_of_range")
+            kept = [(k, v) for k, v in kept if v is not None and v is not False]
+            names = tuple(k for k, _ in kept)
+            values = [v for _, v in kept]
+            counter_names = tuple(k for k in names if k in cat.COUNTERS)
+            counter_values = tuple(v for k, v in kept if k in cat.COUNTERS)
+            inc_names = tuple(k + cat.INCREASE_SUFFIX for k in counter_names)
+        increases = self._increases(st, counter_names, counter_values, inc_names) if counter_names else None
         for dims in self._plugin_dims(st.plugin_id):
             g = self._group(bucket, dims)
-            for name, v in metrics:
-                vals = g.get(name)
-                if vals is None:
-                    g[name] = {v: 1}
+            if names:
+                rows = g.get(names)
+                if rows is None:
+                    g[names] = [values]
                 else:
-                    vals[v] = vals.get(v, 0) + 1
+                    rows.append(values)
+            if increases is not None:
+                rows = g.get(increases[0])
+                if rows is None:
+                    g[increases[0]] = [increases[1]]
+                else:
+                    rows.append(increases[1])
         for dims in self._global_dims:
             g = self._group(bucket, dims)
-            vals = g.get(cat.STATUS_LINES)
-            if vals is None:
-                g[cat.STATUS_LINES] = {1.0: 1}
+            rows = g.get(_STATUS_NAMES)
+            if rows is None:
+                g[_STATUS_NAMES] = [_ONE]
             else:
-                vals[1.0] += 1
+                rows.append(_ONE)
 
-    def _increases(self, st: Status, counters: dict[str, float]) -> list[tuple[str, float]]:
-        """Increase of each cumulative counter since the previous line of this plugin and stream.
+    def _increases(self, st: Status, names: tuple[str, ...], values: tuple[Any, ...],
+                   inc_names: tuple[str, ...]) -> tuple[tuple[str, ...], list[Any]] | None:
+        """Increase of each cumulative counter since the previous line of this plugin and stream,
+        as (metric names, values), or None without a usable previous value.
 
         A counter that went down means fluentd restarted: it counted up from 0 since, so the
         increase is its new value (as Prometheus' increase() does), never a negative number.
         A line not newer than the previous one (a duplicate, or out of order) adds nothing and
         does not move the previous value back: intervals never overlap, so nothing is counted twice.
         """
-        if not counters:
-            return []
         key = (self.group, self.stream, st.plugin_id)
         prev = self.state.get(key)
-        out: list[tuple[str, float]] = []
+        out: tuple[tuple[str, ...], list[Any]] | None = None
         if prev is not None:
             if st.ts <= prev.ts:
-                return out
+                return None
             if st.ts - prev.ts <= self.config.carry_max_age:
-                old = prev.values
-                restart = any(v < old[k] for k, v in counters.items() if k in old)
-                if restart:
-                    self.stats.counter_resets += 1
-                for k, v in counters.items():
+                if prev.names == names:
+                    diffs = [c - p for c, p in zip(values, prev.values)]
+                    if any(d < 0 for d in diffs):
+                        self.stats.counter_resets += 1
+                        diffs = list(values)
+                    out = (inc_names, diffs)
+                else:  # the plugin's keys changed: match by name; a counter new to it has no increase
+                    old = dict(zip(prev.names, prev.values))
+                    both = [(k, v, old[k]) for k, v in zip(names, values) if k in old]
+                    restart = any(v < o for _, v, o in both)
                     if restart:
-                        out.append((k + cat.INCREASE_SUFFIX, v))
-                    elif k in old:
-                        out.append((k + cat.INCREASE_SUFFIX, v - old[k]))
+                        self.stats.counter_resets += 1
+                    if both:
+                        out = (tuple(k + cat.INCREASE_SUFFIX for k, _, _ in both),
+                               [v if restart else v - o for _, v, o in both])
         elif len(self.state) >= MAX_STATE_ENTRIES:
             self.state.clear()
-        self.state[key] = Previous(st.ts, counters)
+        self.state[key] = Previous(st.ts, names, values)
         return out
 
     def add_log_event(self, ev: LogEvent) -> None:
@@ -204,27 +261,67 @@ class Folder:
             self.stats.skip("out_of_window")
             return
         self.stats.log_event_lines += 1
-        name = cat.LOG_EVENT_METRICS[ev.event]
+        names = (cat.LOG_EVENT_METRICS[ev.event],)
         for dims in self._plugin_dims(ev.plugin_id):
             g = self._group(bucket, dims)
-            vals = g.get(name)
-            if vals is None:
-                g[name] = {1.0: 1}
+            rows = g.get(names)
+            if rows is None:
+                g[names] = [_ONE]
             else:
-                vals[1.0] += 1
+                rows.append(_ONE)
 
     # -- output -------------------------------------------------------------------------------
+    def series(self) -> Iterator[tuple[float, Dims, list[tuple[str, str, list[float]]]]]:
+        """Per (minute, dimensions), in time order: every metric with all its values (one per line
+        that reported it, unfolded)."""
+        unit_of = _unit_cache
+        for (bucket, dims), plans in sorted(self.acc.items(), key=lambda kv: kv[0]):
+            merged: dict[str, list[float]] = {}
+            for names, rows in plans.items():
+                cols = zip(*rows) if len(names) > 1 else ([r[0] for r in rows],)
+                for name, col in zip(names, cols):
+                    have = merged.get(name)
+                    # ints stay ints: JSON (EMF) and botocore's Double both take them as they are
+                    if have is None:
+                        merged[name] = list(col)
+                    else:
+                        have.extend(col)
+            out = []
+            for name, values in merged.items():
+                unit = unit_of.get(name)
+                if unit is None:
+                    unit = unit_of[name] = cat.unit_of(name)
+                out.append((name, unit, values))
+            yield bucket, dims, out
+
     def datums(self) -> list[Datum]:
-        """The folded data points, in time order; a metric with more than 150 distinct values in
-        one bucket becomes several datums with the same timestamp (CloudWatch adds them up)."""
-        out: list[Datum] = []
-        unit_of = cat.unit_of
-        for (bucket, dims), metrics in sorted(self.acc.items(), key=lambda kv: kv[0]):
-            for name, vals in metrics.items():
-                unit = unit_of(name)
-                items = list(vals.items())
+        """The folded data points: repeated values become Values/Counts; a metric with more than
+        150 distinct values in one bucket becomes several datums with the same timestamp
+        (CloudWatch adds them up)."""
+        result: list[Datum] = []
+        for bucket, dims, metrics in self.series():
+            for name, unit, values in metrics:
+                items = list(CounterType(values).items())
                 for i in range(0, len(items), MAX_VALUES_PER_DATUM):
                     part = items[i:i + MAX_VALUES_PER_DATUM]
-                    out.append(Datum(name, unit, dims, bucket, tuple(v for v, _ in part),
-                                     tuple(c for _, c in part)))
-        return out
+                    result.append(Datum(name, unit, dims, bucket, tuple(v for v, _ in part),
+                                        tuple(c for _, c in part)))
+        return result
+
+
+def _all_valid(values: list[Any]) -> bool:
+    """True when every value is a number CloudWatch takes as it is (the common case)."""
+    for v in values:
+        t = type(v)
+        if t is int:
+            if not -_LIMIT_INT <= v <= _LIMIT_INT:
+                return False
+        elif t is float:
+            if not -_LIMIT <= v <= _LIMIT:  # NaN and ±inf fail this comparison
+                return False
+        else:
+            return False
+    return True
+
+
+_unit_cache: dict[str, str] = {}

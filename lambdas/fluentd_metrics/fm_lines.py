@@ -24,8 +24,8 @@ _HEAD = (
     r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
     r"(?: ?(Z|[+-]\d\d:?\d\d))? "
 )
-_STATUS_RE = re.compile(_HEAD + r"([^\s\[\]]+): (\{.*)\Z", re.S)
-_LOG_RE = re.compile(_HEAD + r"\[(trace|debug|info|warn|error|fatal)\]: (?:#\d+ )?(?:\[([^\]\s]{1,255})\] )?(.*)\Z", re.S)
+_STATUS_RE = re.compile(_HEAD + r"([^\s\[\]]+): (\{.*)\Z", re.DOTALL)
+_LOG_RE = re.compile(_HEAD + r"\[(trace|debug|info|warn|error|fatal)\]: (?:#\d+ )?(?:\[([^\]\s]{1,255})\] )?(.*)\Z", re.DOTALL)
 
 # fluentd's own messages that are counted, as (substring, event name). Order matters only for
 # lines that would match two: none of these do.
@@ -68,6 +68,8 @@ class Skip:
     reason: str
 
 
+_TS_RE = re.compile(_HEAD[:-1] + r"\Z")  # the time part of a status line, alone
+_ts_cache: dict[str, float] = {}
 _tz_cache: dict[str, timezone] = {}
 _sec_cache: dict[tuple[str, ...], float] = {}
 
@@ -125,6 +127,9 @@ def parse_line(line: str) -> Status | LogEvent | Skip:
         return Skip("backtrace")
     if line[0] == "#":
         return Skip("comment")
+    fast = _status_fast(line)
+    if fast is not None:
+        return fast
     m = _STATUS_RE.match(line)
     if m is not None:
         return _status(m)
@@ -134,12 +139,37 @@ def parse_line(line: str) -> Status | LogEvent | Skip:
     return Skip("unrecognized")
 
 
-def _status(m: re.Match[str]) -> Status | Skip:
-    ts = _epoch(m.groups())
+def _status_fast(line: str) -> Status | Skip | None:
+    """The common case, ``<time> <tag>: {json}``, without the full regex: all lines of one
+    monitor_agent tick share one time text, so its epoch is a dict lookup. None: not this shape
+    (the general path decides)."""
+    colon = line.find(": {")
+    if colon < 20:
+        return None
+    sp = line.rfind(" ", 0, colon)
+    if sp < 19:
+        return None
+    tag = line[sp + 1:colon]
+    if "[" in tag or "]" in tag:
+        return None
+    ts_text = line[:sp]
+    ts = _ts_cache.get(ts_text)
     if ts is None:
-        return Skip("bad_time")
+        m = _TS_RE.match(ts_text)
+        if m is None:
+            return None
+        ts = _epoch(m.groups())
+        if ts is None:
+            return Skip("bad_time")
+        if len(_ts_cache) > 4096:
+            _ts_cache.clear()
+        _ts_cache[ts_text] = ts
+    return _record(ts, tag, line[colon + 2:])
+
+
+def _record(ts: float, tag: str, body: str) -> Status | Skip:
     try:
-        record = json.loads(m.group(10))
+        record = json.loads(body)
     except (ValueError, RecursionError):
         return Skip("bad_json")
     if not isinstance(record, dict):
@@ -149,7 +179,14 @@ def _status(m: re.Match[str]) -> Status | Skip:
         return Skip("no_plugin_id")
     if not _PLUGIN_ID_RE.match(plugin_id):
         return Skip("bad_plugin_id")
-    return Status(ts, m.group(9), plugin_id, record)
+    return Status(ts, tag, plugin_id, record)
+
+
+def _status(m: re.Match[str]) -> Status | Skip:
+    ts = _epoch(m.groups())
+    if ts is None:
+        return Skip("bad_time")
+    return _record(ts, m.group(9), m.group(10))
 
 
 def _log_event(m: re.Match[str]) -> LogEvent | Skip:

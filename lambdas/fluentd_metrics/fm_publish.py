@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fm_fold import Datum
+from fm_fold import Datum, Dims
 
 MAX_DATUMS_PER_CALL = 1000
 # PutMetricData accepts 1 MB per request. Sizes below are estimated for the query protocol (the
@@ -100,37 +100,48 @@ def publish_api(client: Any, namespace: str, datums: Sequence[Datum], resolution
 
 
 def emf_documents(namespace: str, datums: Iterable[Datum], resolution: int) -> list[dict[str, Any]]:
-    """EMF documents: one per (timestamp, dimension values), split to stay within the spec.
+    """EMF documents for folded datums (the fallback for PutMetricData calls that failed).
 
     EMF has no Counts: a value seen n times is repeated n times (CloudWatch then sees the same
     SampleCount and Sum as PutMetricData with Counts).
     """
-    groups: dict[tuple[float, tuple[tuple[str, str], ...]], list[tuple[str, str, list[float]]]] = {}
+    groups: dict[tuple[float, Dims], list[tuple[str, str, list[float]]]] = {}
     for d in datums:
         values: list[float] = []
         for v, c in zip(d.values, d.counts):
             values.extend([v] * c)
-        pieces = groups.setdefault((d.ts, d.dims), [])
-        for i in range(0, len(values), EMF_MAX_VALUES):
-            pieces.append((d.name, d.unit, values[i:i + EMF_MAX_VALUES]))
+        groups.setdefault((d.ts, d.dims), []).append((d.name, d.unit, values))
+    return emf_from_series(namespace, ((ts, dims, m) for (ts, dims), m in groups.items()), resolution)
+
+
+def emf_from_series(namespace: str, series: Iterable[tuple[float, Dims, list[tuple[str, str, list[float]]]]],
+                    resolution: int) -> list[dict[str, Any]]:
+    """One EMF document per (timestamp, dimension values), split to stay within the spec:
+    at most 100 metrics per document and 100 values per metric (the rest go to further
+    documents with the same timestamp and dimensions)."""
     docs: list[dict[str, Any]] = []
-    for (ts, dims), pieces in groups.items():
+    for ts, dims, metrics in series:
         if len(dims) > EMF_MAX_DIMENSIONS:
             raise ValueError("more than 30 dimension keys")
         open_docs: list[dict[str, Any]] = []
-        for name, unit, values in pieces:
-            target = next((doc for doc in open_docs if name not in doc
-                           and len(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]) < EMF_MAX_METRICS), None)
-            if target is None:
-                target = {"_aws": {"Timestamp": int(ts * 1000), "CloudWatchMetrics": [
-                    {"Namespace": namespace, "Dimensions": [[k for k, _ in dims]], "Metrics": []}]}}
-                target.update(dims)
-                open_docs.append(target)
-            definition: dict[str, Any] = {"Name": name, "Unit": unit}
-            if resolution == 1:
-                definition["StorageResolution"] = 1
-            target["_aws"]["CloudWatchMetrics"][0]["Metrics"].append(definition)
-            target[name] = values[0] if len(values) == 1 else values
+        for name, unit, values in metrics:
+            for i in range(0, len(values), EMF_MAX_VALUES):
+                part = values[i:i + EMF_MAX_VALUES]
+                target = None
+                for doc in open_docs:
+                    if name not in doc and len(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]) < EMF_MAX_METRICS:
+                        target = doc
+                        break
+                if target is None:
+                    target = {"_aws": {"Timestamp": int(ts * 1000), "CloudWatchMetrics": [
+                        {"Namespace": namespace, "Dimensions": [[k for k, _ in dims]], "Metrics": []}]}}
+                    target.update(dims)
+                    open_docs.append(target)
+                definition: dict[str, Any] = {"Name": name, "Unit": unit}
+                if resolution == 1:
+                    definition["StorageResolution"] = 1
+                target["_aws"]["CloudWatchMetrics"][0]["Metrics"].append(definition)
+                target[name] = part[0] if len(part) == 1 else part
         docs.extend(open_docs)
     return docs
 

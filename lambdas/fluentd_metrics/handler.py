@@ -121,16 +121,23 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
                     logged += 1
                     _log({"msg": "skipped line", "level": "warning", "reason": parsed.reason,  # type: ignore[union-attr]
                           "line": str(line)[:300]})
-    datums = folder.datums()
+    if cfg.mode == "emf":
+        series = list(folder.series())
+        n_metrics = sum(len(m) for _, _, m in series)
+        n_values = sum(len(v) for _, _, m in series for _, _, v in m)
+        datums = []
+    else:
+        datums = folder.datums()
+        n_metrics, n_values = len(datums), sum(len(d.values) for d in datums)
     summary.update(lines=lines, status_lines=stats.status_lines, log_event_lines=stats.log_event_lines,
                    skipped=sum(stats.skipped.values()), skipped_by_reason=dict(sorted(stats.skipped.items())),
                    dropped_values=stats.dropped_values, ignored_keys=stats.ignored_keys,
-                   counter_resets=stats.counter_resets, metrics=len(datums),
-                   values=sum(len(d.values) for d in datums), api_calls=0, api_retries=0, emf_lines=0)
+                   counter_resets=stats.counter_resets, metrics=n_metrics,
+                   values=n_values, api_calls=0, api_retries=0, emf_lines=0)
     failure: str | None = None
     if cfg.mode == "emf":
         summary["emf_lines"] = fm_publish.write_emf(
-            fm_publish.emf_documents(cfg.namespace, datums, cfg.storage_resolution))
+            fm_publish.emf_from_series(cfg.namespace, series, cfg.storage_resolution))
     elif datums:
         res = fm_publish.publish_api(client(cfg), cfg.namespace, datums, cfg.storage_resolution)
         summary.update(api_calls=res.calls, api_retries=res.retries, failed_calls=res.failed_calls)

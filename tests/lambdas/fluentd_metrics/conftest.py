@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fm_testsupport import ENV_KEYS, FIXTURE_NOW, load_handler  # noqa: E402
+from fm_testsupport import ENV_KEYS, FIXTURE_NOW, load_handler
 
 
 @pytest.fixture

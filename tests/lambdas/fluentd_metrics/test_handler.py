@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
-
-import pytest
+from datetime import datetime, timezone
 
 import oracle
-from fm_testsupport import FIXTURE_NOW, real_lines, all_lines, summary_of
+import pytest
+from fm_testsupport import FIXTURE_NOW, all_lines, real_lines, summary_of
+
 from shipper.awslogs import build_subscription_event, decode_subscription_event
 
 STATUS = real_lines("monitor_agent_stdout.log")
@@ -92,7 +92,7 @@ def test_fixture_lines_give_exactly_the_expected_metrics(h, aws, capsys):
 
 def test_units_are_stored_with_the_metric(h, aws):
     h.handler(event(STATUS), None)
-    q = lambda unit: aws.get_metric_data(  # noqa: E731
+    q = lambda unit: aws.get_metric_data(
         MetricDataQueries=[{"Id": "a", "MetricStat": {"Metric": {"Namespace": "fluentd", "MetricName": name,
                             "Dimensions": [{"Name": "PluginId", "Value": "out_file_app"}]},
                             "Period": 60, "Stat": "Maximum", "Unit": unit}}],

@@ -6,14 +6,13 @@ import json
 import math
 
 import pytest
+from fm_testsupport import all_lines, load_handler, real_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fm_testsupport import all_lines, load_handler, real_lines
-
 load_handler()  # puts the Lambda's directory on sys.path, as the runtime does
-import fm_lines  # noqa: E402
-from fm_lines import LogEvent, Skip, Status, number, parse_line  # noqa: E402
+import fm_lines
+from fm_lines import LogEvent, Skip, Status, number, parse_line
 
 STATUS = real_lines("monitor_agent_stdout.log")
 WARN = real_lines("fluentd_warn_lines.log")

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import jsonschema
-import pytest
-
 import oracle
+import pytest
 from fm_testsupport import FIXTURE_NOW, emf_lines, real_lines, summary_of
+
 from shipper.awslogs import build_subscription_event
 
 STATUS = real_lines("monitor_agent_stdout.log")
@@ -157,9 +157,8 @@ def test_ten_thousand_lines_split_into_calls_within_the_limits(h, aws):
 
 def test_size_limit_splits_before_the_count_limit(h):
     """Long dimension values and 150 values per datum: the 1 MB bound, not the 1,000 bound, cuts."""
-    from botocore.serialize import create_serializer
-
     import fm_publish
+    from botocore.serialize import create_serializer
     from fm_fold import Datum
 
     long = "x" * 500
