@@ -59,6 +59,11 @@ def _connect(path: str, settings: tuple[str, ...]) -> Any:
 
 
 def _serve(conn: Any, path: str, settings: tuple[str, ...]) -> None:  # pragma: no cover - child
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent decides (it commits what it has and
+    # says where to resume); a child killed mid-batch would only lose that batch's work.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         con = _connect(path, settings)
     except Exception as exc:  # noqa: BLE001 - reported to the parent
