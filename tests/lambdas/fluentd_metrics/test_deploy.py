@@ -126,3 +126,22 @@ def test_metric_names_are_valid_cloudwatch_names():
     for name in fm_catalog.all_metric_names():
         assert 1 <= len(name) <= 255 and name.isascii() and not name.startswith(":")
         assert fm_catalog.unit_of(name) in ("Count", "Bytes", "Percent", "Milliseconds")
+
+
+def test_readme_documents_every_metric_setting_and_skip_reason():
+    load_handler()
+    import fm_catalog
+    import fm_config
+
+    text = (REPO / "lambdas" / "README.md").read_text()
+    for name in sorted(fm_catalog.all_metric_names() - {k + fm_catalog.INCREASE_SUFFIX for k in fm_catalog.COUNTERS}):
+        assert f"`{name}`" in text or name in text, name
+    for field_name in ("METRICS_NAMESPACE", "METRICS_MODE", "METRICS_DIMENSIONS", "METRICS_STORAGE_RESOLUTION",
+                       "METRICS_ON_API_FAILURE", "METRICS_CARRY_STATE", "METRICS_CARRY_MAX_AGE_SECONDS",
+                       "METRICS_MAX_ATTEMPTS"):
+        assert f"`{field_name}`" in text, field_name
+    assert fm_config.DIMENSION_KEYS == ("PluginId", "LogStream", "LogGroup")
+    src = (LAMBDA_DIR / "fm_lines.py").read_text() + (LAMBDA_DIR / "fm_fold.py").read_text()
+    reasons = set(re.findall(r'Skip\("(\w+)"\)', src)) | set(re.findall(r'skip\("(\w+)"\)', src))
+    assert reasons and all(f"`{r}`" in text for r in reasons), reasons
+    assert "**Other handlers:**" in text
