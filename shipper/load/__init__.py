@@ -207,7 +207,9 @@ class _Loader:
                 self._careful(data, last_complete or i < last, start)
             self.ordinal = ordinal
         finally:
-            # Also on the way out of an interruption: rows parsed so far count as pending.
+            # Also on the way out of an interruption: rows parsed so far count as pending, and
+            # the lines before the one being read when it came are done.
+            self.ordinal = max(self.ordinal, ordinal - 1)
             for name, out in (encoded or {}).items():
                 self.sink.add_encoded(tables[name], out[0], out[1:])
 
