@@ -180,6 +180,7 @@ def stage_fluentd(ctx: dict[str, Any]) -> None:
         prev = p["retry_count"]
         flag = "  <- outage" if inc else ""
         print(f"  {p['time']:%H:%M:%S}  {p['bytes']:>12,}  {p['queue']:>9}  {p['retry_count']:>11}  {inc:>8}{flag}")
+    os.environ.setdefault("MPLCONFIGDIR", str(BUILD / ".matplotlib"))  # its font cache: under build/ too
     try:
         import matplotlib
 

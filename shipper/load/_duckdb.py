@@ -86,7 +86,8 @@ class DuckDBLoadTarget:
         # One DuckDB thread and a memory cap: the other core parses the next batch, and the
         # load must fit beside the interpreter in a small container.
         self._exec = Executor(path, (f"SET memory_limit = '{MEMORY_LIMIT}'", "SET threads = 1"))
-        self._tmp = Path(tempfile.mkdtemp(prefix="shipper-load-"))
+        # Spool files beside the database: same disk, and a load writes nowhere else.
+        self._tmp = Path(tempfile.mkdtemp(prefix=".shipper-load-", dir=Path(path).parent))
         self._spools: dict[str, _Spool] = {}
         self._sql: dict[str, tuple[str, ...]] = {}
         self._seq = 0
