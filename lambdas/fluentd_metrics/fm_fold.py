@@ -14,7 +14,8 @@ why that is only exact with reserved concurrency 1).
 from __future__ import annotations
 
 from collections import Counter as CounterType
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter, sub
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
@@ -61,10 +62,21 @@ class Previous:
 class _Plan(NamedTuple):
     keys: tuple[str, ...]  # record keys published as metrics, in record order
     counter_names: tuple[str, ...]
-    counters: tuple[int, ...]  # positions of the cumulative counters in keys
+    take_counters: Callable[[Any], tuple[Any, ...]]  # values -> the cumulative counters' values
     increase_names: tuple[str, ...]
     ignored: int  # keys that look like neither a known nor a plausible metric
     nulls: tuple[str, ...]  # metric-looking keys that were null when the shape was planned
+    take: Callable[[Any], tuple[Any, ...]]  # record -> the values of keys, in C
+
+
+def _getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """operator.itemgetter that always returns a tuple (itemgetter of one key returns the item)."""
+    if not keys:
+        return lambda _obj: ()
+    if len(keys) == 1:
+        k = keys[0]
+        return lambda obj: (obj[k],)
+    return itemgetter(*keys)
 
 
 def _all_keys(plan: _Plan) -> list[str]:
@@ -162,8 +174,9 @@ class Folder:
                 else:
                     ignored += 1
             counters = tuple(i for i, k in enumerate(keys) if k in cat.COUNTERS)
-            plan = _Plan(tuple(keys), tuple(keys[i] for i in counters), counters,
-                         tuple(keys[i] + cat.INCREASE_SUFFIX for i in counters), ignored, tuple(nulls))
+            plan = _Plan(tuple(keys), tuple(keys[i] for i in counters), _getter(counters),
+                         tuple(keys[i] + cat.INCREASE_SUFFIX for i in counters), ignored, tuple(nulls),
+                         _getter(keys))
             if len(self._plans) > 1000:
                 self._plans.clear()
             self._plans[shape] = plan
@@ -179,10 +192,10 @@ class Folder:
         plan = self._plan(tuple(record), record)
         if plan.ignored:
             self.stats.ignored_keys += plan.ignored
-        values = [record[k] for k in plan.keys]
-        if _all_valid(values) and all(record[k] is None for k in plan.nulls):
+        values = plan.take(record)
+        if _all_valid(values) and (not plan.nulls or _all_null(record, plan.nulls)):
             names, counter_names = plan.keys, plan.counter_names
-            counter_values = tuple([values[i] for i in plan.counters])
+            counter_values = plan.take_counters(values)
             inc_names = plan.increase_names
         else:  # a null (inputs' retry_count), a string, NaN or a huge number: keep the good ones
             kept = [(k, number(record[k])) for k in _all_keys(plan)]
@@ -191,7 +204,7 @@ class Folder:
                     self.stats.drop("non_finite_or_out_of_range")
             kept = [(k, v) for k, v in kept if v is not None and v is not False]
             names = tuple(k for k, _ in kept)
-            values = [v for _, v in kept]
+            values = tuple(v for _, v in kept)
             counter_names = tuple(k for k in names if k in cat.COUNTERS)
             counter_values = tuple(v for k, v in kept if k in cat.COUNTERS)
             inc_names = tuple(k + cat.INCREASE_SUFFIX for k in counter_names)
@@ -236,8 +249,8 @@ class Folder:
                 return None
             if st.ts - prev.ts <= self.config.carry_max_age:
                 if prev.names == names:
-                    diffs = [c - p for c, p in zip(values, prev.values)]
-                    if any(d < 0 for d in diffs):
+                    diffs = list(map(sub, values, prev.values))
+                    if min(diffs) < 0:
                         self.stats.counter_resets += 1
                         diffs = list(values)
                     out = (inc_names, diffs)
@@ -309,19 +322,24 @@ class Folder:
         return result
 
 
-def _all_valid(values: list[Any]) -> bool:
-    """True when every value is a number CloudWatch takes as it is (the common case)."""
-    for v in values:
-        t = type(v)
-        if t is int:
-            if not -_LIMIT_INT <= v <= _LIMIT_INT:
-                return False
-        elif t is float:
-            if not -_LIMIT <= v <= _LIMIT:  # NaN and ±inf fail this comparison
-                return False
-        else:
+def _all_valid(values: tuple[Any, ...]) -> bool:
+    """True when every value is a number CloudWatch takes as it is (the common case), checked
+    with C-level builtins: only ints and floats, a finite sum (so no NaN or ±inf), and all within
+    ±2^360. A False here only sends the line down the slower per-value path."""
+    if not values or not _NUM_TYPES.issuperset(map(type, values)):
+        return not values
+    total = sum(values)
+    return total - total == 0 and -_LIMIT <= min(values) and max(values) <= _LIMIT
+
+
+def _all_null(record: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    for k in keys:
+        if record[k] is not None:
             return False
     return True
+
+
+_NUM_TYPES = frozenset({int, float})
 
 
 _unit_cache: dict[str, str] = {}

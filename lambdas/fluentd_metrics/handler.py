@@ -107,7 +107,8 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     events = payload.get("logEvents")
     for ev in events if isinstance(events, list) else ():
         message = ev.get("message") if isinstance(ev, dict) else None
-        parts = message.split("\n") if isinstance(message, str) and "\n" in message.rstrip("\n") else [message]
+        parts = (message.split("\n") if isinstance(message, str) and "\n" in message
+                 and "\n" in message.rstrip("\n") else (message,))
         for line in parts:
             lines += 1
             parsed = parse_line(line)  # type: ignore[arg-type]
