@@ -294,3 +294,14 @@ def test_progress_bar_on_request(tmp_path, warehouse, lb, capsys):
     load([str(src)], warehouse, progress=True)
     err = capsys.readouterr().err
     assert "\r[" in err and "100%" in err and "3,000 lines" in err
+
+
+def test_in_process_executor_where_fork_is_not_available(tmp_path, warehouse, lb, monkeypatch):
+    import shipper.load._duckdb_exec as ex
+
+    monkeypatch.setattr(ex.sys, "platform", "darwin")
+    src = tmp_path / "a.log"
+    src.write_bytes(lb.jsonl([lb.access(i) for i in range(25)]))
+    s = load([str(src)], warehouse, batch_rows=10)
+    assert s.tables["access_log"].inserted == 25 and s.target_peak_mb == 0
+    assert load([str(src)], warehouse).tables["access_log"].duplicates == 25
