@@ -119,6 +119,7 @@ class Folder:
         # (bucket, dims) -> metric names of a row shape -> rows of values (one row per line)
         self.acc: dict[tuple[float, Dims], dict[tuple[str, ...], list[Any]]] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._groups_cache: dict[tuple[float, str], tuple[list[Any], list[Any]]] = {}
         self._dims_cache: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         base = {"LogStream": log_stream, "LogGroup": log_group}
         glob: list[tuple[tuple[str, str], ...]] = []
@@ -182,14 +183,30 @@ class Folder:
             self._plans[shape] = plan
         return plan
 
+    def _groups(self, bucket: float, plugin_id: str) -> tuple[list[dict[tuple[str, ...], list[Any]]],
+                                                              list[dict[tuple[str, ...], list[Any]]]]:
+        """The accumulators a line of this plugin in this bucket adds to: one per plugin dimension
+        set, and one per global set (status_lines). Cached: a tick's lines share their bucket."""
+        key = (bucket, plugin_id)
+        got = self._groups_cache.get(key)
+        if got is None:
+            got = ([self._group(bucket, d) for d in self._plugin_dims(plugin_id)],
+                   [self._group(bucket, d) for d in self._global_dims])
+            if len(self._groups_cache) > 10_000:
+                self._groups_cache.clear()
+            self._groups_cache[key] = got
+        return got
+
     def add_status(self, st: Status) -> None:
-        bucket = self._bucket(st.ts)
-        if bucket is None:
+        ts = st.ts
+        bucket = ts - ts % self.res
+        if bucket < self.oldest or bucket > self.newest:
             self.stats.skip("out_of_window")
             return
         self.stats.status_lines += 1
         record = st.record
-        plan = self._plan(tuple(record), record)
+        shape = tuple(record)
+        plan = self._plans.get(shape) or self._plan(shape, record)
         if plan.ignored:
             self.stats.ignored_keys += plan.ignored
         values = plan.take(record)
@@ -209,8 +226,8 @@ class Folder:
             counter_values = tuple(v for k, v in kept if k in cat.COUNTERS)
             inc_names = tuple(k + cat.INCREASE_SUFFIX for k in counter_names)
         increases = self._increases(st, counter_names, counter_values, inc_names) if counter_names else None
-        for dims in self._plugin_dims(st.plugin_id):
-            g = self._group(bucket, dims)
+        plugin_groups, global_groups = self._groups(bucket, st.plugin_id)
+        for g in plugin_groups:
             if names:
                 rows = g.get(names)
                 if rows is None:
@@ -223,8 +240,7 @@ class Folder:
                     g[increases[0]] = [increases[1]]
                 else:
                     rows.append(increases[1])
-        for dims in self._global_dims:
-            g = self._group(bucket, dims)
+        for g in global_groups:
             rows = g.get(_STATUS_NAMES)
             if rows is None:
                 g[_STATUS_NAMES] = [_ONE]

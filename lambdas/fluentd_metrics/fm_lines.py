@@ -68,6 +68,7 @@ class Skip:
     reason: str
 
 
+_DECODER = json.JSONDecoder()
 _TS_RE = re.compile(_HEAD[:-1] + r"\Z")  # the time part of a status line, alone
 _ts_cache: dict[str, float] = {}
 _tz_cache: dict[str, timezone] = {}
@@ -169,8 +170,11 @@ def _status_fast(line: str) -> Status | Skip | None:
 
 def _record(ts: float, tag: str, body: str) -> Status | Skip:
     try:
-        record = json.loads(body)
+        # raw_decode: json.loads without its wrapper's per-call overhead (10,000 calls a batch)
+        record, end = _DECODER.raw_decode(body)
     except (ValueError, RecursionError):
+        return Skip("bad_json")
+    if end != len(body) and body[end:].strip():
         return Skip("bad_json")
     if not isinstance(record, dict):
         return Skip("not_an_object")

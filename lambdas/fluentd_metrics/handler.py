@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import gzip
 import json
 import sys
@@ -81,6 +82,19 @@ def _log(record: dict[str, Any]) -> None:
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    # A batch allocates a dict per line and frees it by reference counting (nothing here makes
+    # reference cycles); the cyclic collector would only re-scan them: about a fifth of the CPU
+    # of a 10,000-line batch. Paused for the invocation, restored as it was.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _handle(event)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _handle(event: Any) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
     cfg = config()
     summary: dict[str, Any] = {"msg": "fluentd_metrics summary", "level": "info", "mode": cfg.mode}
