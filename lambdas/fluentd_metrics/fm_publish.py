@@ -32,10 +32,11 @@ def to_api(d: Datum, resolution: int) -> dict[str, Any]:
         "Timestamp": d.timestamp,
         "Unit": d.unit,
     }
+    # floats, as the Double shape says: client-side validation is off (see handler.client)
     if len(d.values) == 1 and d.counts[0] == 1:
-        item["Value"] = d.values[0]
+        item["Value"] = float(d.values[0])
     else:
-        item["Values"] = list(d.values)
+        item["Values"] = [float(v) for v in d.values]
         item["Counts"] = [float(c) for c in d.counts]
     if resolution == 1:
         item["StorageResolution"] = 1
