@@ -216,7 +216,7 @@ class _Loader:
     def _reject(self, table: str, kind: str, reason: str, data: bytes) -> None:
         source, line = self.locate(self.ordinal)
         self.rejects.line(source, line, table, reason, data)
-        self.summary.rejected[kind] += 1
+        self.summary.reject(kind)
 
     def _careful(self, data: Any, complete: bool, start: tuple[int, str]) -> None:
         """Everything that is not a fitting app line: route, judge, or reject with the reason."""
@@ -224,7 +224,7 @@ class _Loader:
             source, line = self.locate(self.ordinal)
             self.rejects.oversize(source, line, f"line longer than the {self.max_line:,}-byte row "
                                   "limit (BigQuery: 10 MB per row and per request)", data)
-            self.summary.rejected["line over the row size limit"] += 1
+            self.summary.reject("line over the row size limit")
             return
         if not data.strip():
             self.summary.blank += 1

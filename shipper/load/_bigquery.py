@@ -80,7 +80,7 @@ class BigQueryLoadTarget:
         if size > REQUEST_BUDGET:
             self.rejects.row(*self.locate(ordinal), table.name,
                              f"row is {size:,} bytes as JSON, over BigQuery's 10 MB insert limit", row)
-            self.summary.rejected["row over the 10 MB insert limit"] += 1
+            self.summary.reject("row over the 10 MB insert limit")
             return
         batch = self._batches.setdefault(table.name, _Batch())
         if batch.rows and batch.size + size > REQUEST_BUDGET:
@@ -146,10 +146,10 @@ class BigQueryLoadTarget:
             for i, msg in sorted(invalid.items()):
                 p = rows[i]
                 self.rejects.row(*self.locate(p.ordinal), table, f"refused by BigQuery: {msg}", p.row)
-                self.summary.rejected["refused by the target"] += 1
+                self.summary.reject("refused by the target")
             rows = [p for i, p in enumerate(rows) if i not in invalid]
 
     def _reject_all(self, table: str, rows: list[_Pending], reason: str) -> None:
         for p in rows:
             self.rejects.row(*self.locate(p.ordinal), table, reason, p.row)
-        self.summary.rejected[reason.split(" (")[0]] += len(rows)
+        self.summary.reject(reason.split(" (")[0], len(rows))

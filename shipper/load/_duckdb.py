@@ -266,7 +266,7 @@ class DuckDBLoadTarget:
                     source, line, row = "", 0, chunk[0].decode("utf-8", "replace")
                 with self._lock:
                     self.rejects.row(source, line, batch.table.name, f"refused by DuckDB: {exc}", row)
-                    self.summary.rejected["refused by the target"] += 1
+                    self.summary.reject("refused by the target")
 
         attempt(lines)
         part.unlink(missing_ok=True)

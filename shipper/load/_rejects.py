@@ -11,6 +11,7 @@ An oversize line is streamed into the file in pieces (as base64), never held who
 from __future__ import annotations
 
 import base64
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,6 +25,8 @@ class RejectSink:
         self.path = path
         self._f: BinaryIO | None = None
         self.count = 0
+        # The loader's thread and the DuckDB worker thread both write rejects.
+        self._lock = threading.RLock()
 
     def _file(self) -> BinaryIO:
         if self._f is None:
@@ -40,17 +43,23 @@ class RejectSink:
             rec["text"] = data.decode("utf-8")
         except UnicodeDecodeError:
             rec["base64"] = base64.b64encode(data).decode("ascii")
-        self._file().write(orjson.dumps(rec) + b"\n")
-        self.count += 1
+        with self._lock:
+            self._file().write(orjson.dumps(rec) + b"\n")
+            self.count += 1
 
     def row(self, source: str, line: int, table: str, reason: str, row: Any) -> None:
         rec = self._head(source, line, table, reason)
         rec["row"] = row
-        self._file().write(orjson.dumps(rec, default=str) + b"\n")
-        self.count += 1
+        with self._lock:
+            self._file().write(orjson.dumps(rec, default=str) + b"\n")
+            self.count += 1
 
     def oversize(self, source: str, line: int, reason: str, over: Oversize) -> None:
-        """Stream the line into a `base64` field piece by piece; its size goes in the reason."""
+        """Stream the line into a `base64` field piece by piece; its size goes in `size`."""
+        with self._lock:
+            self._oversize(source, line, reason, over)
+
+    def _oversize(self, source: str, line: int, reason: str, over: Oversize) -> None:
         f = self._file()
         head = orjson.dumps(self._head(source, line, "", reason))
         f.write(head[:-1] + b',"base64":"')

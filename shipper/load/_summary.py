@@ -7,10 +7,14 @@ dependency, and nothing at all when stderr is not a terminal (unless asked for).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
+
+
+_LOCK = threading.Lock()
 
 
 @dataclass
@@ -32,6 +36,11 @@ class Summary:
     stopped_at: str = ""  # "source:line" when the load was interrupted
     peak_mb: float = 0.0  # the loader process's peak RSS
     target_peak_mb: float = 0.0  # the DuckDB process's peak RSS (DuckDB target)
+
+    def reject(self, kind: str, n: int = 1) -> None:
+        """Count rejects; the DuckDB worker thread counts the rows the target refused."""
+        with _LOCK:
+            self.rejected[kind] += n
 
     def table(self, name: str) -> TableCount:
         t = self.tables.get(name)
