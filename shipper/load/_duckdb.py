@@ -47,6 +47,16 @@ SPOOL_BUFFER = 4 << 20
 MEMORY_LIMIT = "128MB"
 
 
+# The same row twice in one batch (a file given twice): keep the first.
+COUNT_DUPLICATES = "SELECT count(*) - count(DISTINCT k) FROM __shipper_stage"
+DEDUPE = ("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT * FROM __shipper_stage "
+          "QUALIFY row_number() OVER (PARTITION BY k ORDER BY p) = 1")
+# DuckDB errors that a row's value causes: the batch is split to find the row. Anything else
+# (out of memory, disk, the process gone) stops the load with its resume point.
+DATA_ERRORS = frozenset({"ConversionException", "InvalidInputException", "ConstraintException",
+                         "OutOfRangeException", "TypeMismatchException", "SerializationException"})
+
+
 @dataclass
 class _Spool:
     table: Table
@@ -221,19 +231,14 @@ class DuckDBLoadTarget:
         stage, insert, keys = self._statements(table)
         params = {"t": table.name}
         try:
-            dups = self._exec.run([("BEGIN", None, False), (stage, [str(path)], False),
-                                   ("SELECT count(*) - count(DISTINCT k) FROM __shipper_stage", None, True)])[-1][0]
-            done = self._exec.run(
-                ([("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT * FROM __shipper_stage "
-                   "QUALIFY row_number() OVER (PARTITION BY k ORDER BY p) = 1", None, False)] if dups else [])
-                # (the same row twice in one batch, e.g. a file given twice: keep the first)
-                + [(insert, params, True), (keys, params, False), ("DROP TABLE __shipper_stage", None, False),
-                   ("COMMIT", None, False)])
+            first = self._exec.run([("BEGIN", None, False), (stage, [str(path)], False), (COUNT_DUPLICATES, None, True)])
+            dups = first[-1][0]
+            done = self._exec.run(([(DEDUPE, None, False)] if dups else [])
+                                  + [(insert, params, True), (keys, params, False),
+                                     ("DROP TABLE __shipper_stage", None, False), ("COMMIT", None, False)])
         except ExecError as exc:
-            if exc.kind in ("OutOfMemoryException", "ProcessError", "IOException") and rows <= 1:
-                raise  # not the row's fault: the load stops and says where to resume
-            if exc.kind == "ProcessError":
-                raise
+            if exc.kind not in DATA_ERRORS:
+                raise  # not a row's fault (memory, disk, the process): stop and say where to resume
             raise _Refused(str(exc)) from None
         new = done[-4][0]
         with self._lock:
