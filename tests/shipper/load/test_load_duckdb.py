@@ -305,3 +305,34 @@ def test_in_process_executor_where_fork_is_not_available(tmp_path, warehouse, lb
     s = load([str(src)], warehouse, batch_rows=10)
     assert s.tables["access_log"].inserted == 25 and s.target_peak_mb == 0
     assert load([str(src)], warehouse).tables["access_log"].duplicates == 25
+
+
+def test_target_failure_that_is_not_a_value_stops_with_resume_point(tmp_path, warehouse, lb, monkeypatch):
+    """A disk-full (or any non-value) DuckDB error does not split batches or reject rows: the
+    load stops, names the line to resume from, and a re-run completes without duplicates."""
+    import shipper.load._duckdb_exec as ex
+
+    src = tmp_path / "a.log"
+    src.write_bytes(lb.jsonl([lb.access(i) for i in range(40)]))
+    real = ex.Executor.run
+    calls = {"stage": 0}
+
+    def failing(self, statements):
+        if any("read_json" in sql for sql, _, _ in statements):
+            calls["stage"] += 1
+            if calls["stage"] == 2:
+                raise ex.ExecError("IOException", "IO Error: No space left on device")
+        return real(self, statements)
+
+    monkeypatch.setattr(ex.Executor, "run", failing)
+    import shipper.load as loader
+
+    monkeypatch.setattr(loader.LineReader.__init__, "__defaults__", (64,))  # a block per line or so
+    with pytest.raises(LoadAborted) as info:
+        load([str(src)], warehouse, batch_rows=10, rejects=tmp_path / "r.jsonl")
+    assert "No space left on device" in str(info.value) and f"stopped at {src} line 11" in str(info.value)
+    assert not (tmp_path / "r.jsonl").exists()  # nothing rejected: the rows were not at fault
+    assert lb.rows(warehouse, "SELECT count(*) FROM access_log") == [(10,)]
+    monkeypatch.setattr(ex.Executor, "run", real)
+    s = load([str(src)], warehouse)
+    assert s.tables["access_log"].inserted == 30 and s.tables["access_log"].duplicates == 10
