@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections import Counter as CounterType
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter, sub
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter, sub
 from typing import Any, NamedTuple
 
 import fm_catalog as cat
 from fm_config import Config
-from fm_lines import _LIMIT, _LIMIT_INT, LogEvent, Status, number
+from fm_lines import _LIMIT, LogEvent, Status, number
 
 TWO_WEEKS = 14 * 24 * 3600
 TWO_HOURS = 2 * 3600

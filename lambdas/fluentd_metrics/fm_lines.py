@@ -120,8 +120,9 @@ def parse_line(line: str) -> Status | LogEvent | Skip:
         return Skip("not_text")
     if len(line) > MAX_LINE_CHARS:
         return Skip("too_long")
-    line = line.rstrip("\r\n")
-    if not line.strip():
+    if line[-1:] in ("\n", "\r"):  # (no copy of the usual line without a line end)
+        line = line.rstrip("\r\n")
+    if not line or line.isspace():
         return Skip("empty")
     if line[0] in " \t":
         # fluentd prints a backtrace as indented continuation lines after the first failure.

@@ -78,7 +78,7 @@ def decode(event: Any) -> dict[str, Any]:
     data = event["awslogs"]["data"]
     payload = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
     if not isinstance(payload, dict):
-        raise ValueError("payload is not a JSON object")
+        raise ValueError("payload is not a JSON object")  # noqa: TRY004 (caught with the decode errors)
     return payload
 
 

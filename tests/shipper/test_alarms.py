@@ -145,7 +145,7 @@ def test_cli_reports_aws_failure_as_exit_1(monkeypatch, capsys):
 
 def test_would_fire_replays_alarm_evaluation_on_stored_data(cw):
     now = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
-    t = lambda m: now - timedelta(minutes=m)  # noqa: E731
+    t = lambda m: now - timedelta(minutes=m)
     data = [("retry_count_increase", [{"Name": "PluginId", "Value": "out_a"}], t(m), 2.0) for m in (10, 9, 8)]
     data += [("buffer_available_buffer_space_ratios", [{"Name": "PluginId", "Value": "out_a"}], t(m), 90.0)
              for m in range(12, 1, -1)]
@@ -172,9 +172,9 @@ def test_alarm_metrics_are_published_by_the_handler():
 def _tf_alarms() -> dict[str, dict[str, str]]:
     text = (TF / "alarms.tf").read_text()
     out = {}
-    for m in re.finditer(r'resource "aws_cloudwatch_metric_alarm" "(\w+)" \{(.*?)\n\}', text, re.S):
+    for m in re.finditer(r'resource "aws_cloudwatch_metric_alarm" "(\w+)" \{(.*?)\n\}', text, re.DOTALL):
         body = m.group(2)
-        attrs = dict(re.findall(r'^\s*(\w+)\s*=\s*(.+?)\s*$', body, re.M))
+        attrs = dict(re.findall(r'^\s*(\w+)\s*=\s*(.+?)\s*$', body, re.MULTILINE))
         out[m.group(1)] = {k: v.strip('"') for k, v in attrs.items()}
     return out
 

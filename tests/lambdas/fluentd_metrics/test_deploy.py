@@ -8,9 +8,9 @@ import re
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 from fm_testsupport import LAMBDA_DIR, REPO, all_lines, load_handler
+
 from shipper.awslogs import build_subscription_event
 
 BUILD = REPO / "lambdas" / "build_zip.py"
