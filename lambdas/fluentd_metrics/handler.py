@@ -130,17 +130,22 @@ def _handle(event: Any) -> dict[str, Any]:
                  and "\n" in message.rstrip("\n") else (message,))
         for line in parts:
             lines += 1
-            parsed = parse_line(line)  # type: ignore[arg-type]
-            if type(parsed) is Status:
-                folder.add_status(parsed)
-            elif type(parsed) is LogEvent:
-                folder.add_log_event(parsed)
-            else:
-                stats.skip(parsed.reason)  # type: ignore[union-attr]
-                if logged < MAX_LOGGED_SKIPS and parsed.reason not in ("backtrace", "empty"):  # type: ignore[union-attr]
-                    logged += 1
-                    _log({"msg": "skipped line", "level": "warning", "reason": parsed.reason,  # type: ignore[union-attr]
-                          "line": str(line)[:300]})
+            try:
+                parsed = parse_line(line)  # type: ignore[arg-type]
+                if type(parsed) is Status:
+                    folder.add_status(parsed)
+                    continue
+                if type(parsed) is LogEvent:
+                    folder.add_log_event(parsed)
+                    continue
+                reason = parsed.reason  # type: ignore[union-attr]
+            except Exception as exc:  # a bug must cost one line, not the batch (and it is logged)
+                reason = "internal_error"
+                _log({"msg": "line failed", "level": "error", "error": f"{type(exc).__name__}: {exc}"[:300]})
+            stats.skip(reason)
+            if logged < MAX_LOGGED_SKIPS and reason not in ("backtrace", "empty"):
+                logged += 1
+                _log({"msg": "skipped line", "level": "warning", "reason": reason, "line": str(line)[:300]})
     if cfg.mode == "emf":
         series = list(folder.series())
         n_metrics = sum(len(m) for _, _, m in series)

@@ -245,3 +245,22 @@ def test_namespace_from_environment_and_high_resolution(h, aws, monkeypatch):
     assert all(d["StorageResolution"] == 1 for d in calls[0])
     assert aws.list_metrics(Namespace="logbridge/fluentd")["Metrics"]
     assert not aws.list_metrics(Namespace="fluentd")["Metrics"]
+
+
+def test_an_unexpected_error_on_one_line_costs_that_line_only(h, aws, monkeypatch, capsys):
+    import fm_fold
+
+    real = fm_fold.Folder.add_status
+
+    def flaky(self, st):
+        if st.plugin_id == "in_forward":
+            raise KeyError("simulated bug")
+        return real(self, st)
+
+    monkeypatch.setattr(fm_fold.Folder, "add_status", flaky)
+    calls = capture(h)
+    summary = h.handler(event(STATUS), None)
+    assert summary["skipped_by_reason"] == {"internal_error": 25}
+    assert summary["status_lines"] == 100 and summary["api_calls"] == 1
+    assert not any(k[2] == "in_forward" for k in sent_values(calls))
+    assert '"line failed"' in capsys.readouterr().out
