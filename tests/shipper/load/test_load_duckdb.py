@@ -336,3 +336,16 @@ def test_target_failure_that_is_not_a_value_stops_with_resume_point(tmp_path, wa
     monkeypatch.setattr(ex.Executor, "run", real)
     s = load([str(src)], warehouse)
     assert s.tables["access_log"].inserted == 30 and s.tables["access_log"].duplicates == 10
+
+
+def test_out_file_default_format_time_tag_json(tmp_path, warehouse, lb):
+    """fluentd's out_file without a <format> writes `time<TAB>tag<TAB>json`: read it too."""
+    inner = orjson.dumps(lb.access(3)).decode()
+    env = {"container_id": "c1", "container_name": "/api", "source": "stdout", "log": inner}
+    raw = {"container_id": "c1", "container_name": "/api", "source": "stderr", "log": "oops"}
+    src = tmp_path / "secondary.log"
+    src.write_bytes(b"2026-11-28T09:44:27+00:00\tapp.api\t" + orjson.dumps(env) + b"\n"
+                    + b"2026-11-28T09:44:28+00:00\tapp.api\t" + orjson.dumps(raw) + b"\n")
+    s = load([str(src)], warehouse)
+    assert s.tables["access_log"].inserted == 1 and s.tables["raw_log"].inserted == 1
+    assert lb.rows(warehouse, "SELECT text, strftime(timestamp, '%H:%M:%S') FROM raw_log") == [("oops", "09:44:28")]
