@@ -200,9 +200,9 @@ class ForwardServer:
             self._cond.notify_all()
         chunk = option.get("chunk")
         if chunk is not None:
-            conn.sendall(msgpack.packb({"ack": chunk}))
             with self._cond:
-                self.acks_sent += 1
+                self.acks_sent += 1  # before the send: a client may look as soon as it reads
+            conn.sendall(msgpack.packb({"ack": chunk}))
 
 
 def free_port() -> int:
