@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # appended: never shadows a module of other tests
 from fm_testsupport import ENV_KEYS, FIXTURE_NOW, load_handler
 
 

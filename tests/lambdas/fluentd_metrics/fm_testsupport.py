@@ -26,7 +26,7 @@ def load_handler() -> ModuleType:
     """Import handler.py the way the Lambda runtime does (its directory on sys.path), under a
     unique module name so another Lambda's ``handler`` module cannot shadow it."""
     if str(LAMBDA_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_DIR))
+        sys.path.append(str(LAMBDA_DIR))  # appended: its generic `handler` name shadows nothing
     name = "fluentd_metrics_handler"
     if name in sys.modules:
         return sys.modules[name]

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from datetime import datetime, timezone
 
-import oracle
+import fm_oracle as oracle
 import pytest
 from fm_testsupport import FIXTURE_NOW, all_lines, real_lines, summary_of
 

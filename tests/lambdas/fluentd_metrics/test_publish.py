@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import jsonschema
-import oracle
+import fm_oracle as oracle
 import pytest
 from fm_testsupport import FIXTURE_NOW, emf_lines, real_lines, summary_of
 
