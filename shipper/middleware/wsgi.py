@@ -9,10 +9,12 @@ sane, else new) is bound as context while the app runs *and* while each body chu
 (a streaming generator logs with it), and echoed as a response header.
 
 What is known where:
-- route template: Flask puts its request object in `environ["werkzeug.request"]`; its
-  `url_rule.rule` (e.g. "/users/<int:user_id>") is read after the app ran. Any framework can
-  set `environ["shipper.route"]` instead (Django: `request.resolver_match.route`, from a
-  Django middleware: see docs/middleware.md). Unmatched requests have no route.
+- route template: WSGI does not carry it. `instrument_flask` connects Flask's
+  `request_started` signal (URL matching is done by then) to put `request.url_rule.rule`
+  (e.g. "/users/<int:user_id>") in `environ["shipper.route"]`; any framework can set that key
+  (Django: `request.resolver_match.route` from a Django middleware, see docs/middleware.md).
+  A plain Werkzeug app's request in `environ["werkzeug.request"]` is read as a fallback (Flask
+  clears that key when its request context ends, hence the signal). Unmatched: no route.
 - request_bytes: the CONTENT_LENGTH the client declared (a chunked upload has none).
 - an exception that reaches this middleware is logged (app_log ERROR with the traceback), the
   access record says 500, and the exception is re-raised. Flask and Django turn a view's
@@ -162,9 +164,14 @@ class _Body:
 
 def instrument_flask(app: Any, **options: Any) -> Any:
     """Wrap a Flask app's `wsgi_app` in the middleware and log its view exceptions."""
-    from flask import got_request_exception, request
+    from flask import got_request_exception, request, request_started
 
     app.wsgi_app = AccessLogMiddleware(app.wsgi_app, **options)
+
+    def on_started(sender: Any, **extra: Any) -> None:
+        rule = request.url_rule
+        if rule is not None:
+            request.environ[ROUTE_KEY] = rule.rule
 
     def on_exception(sender: Any, exception: BaseException, **extra: Any) -> None:
         environ = request.environ
@@ -176,5 +183,6 @@ def instrument_flask(app: Any, **options: Any) -> Any:
                         request_id=environ.get(REQUEST_ID_KEY, ""))
         log_exception(access, exception)
 
+    request_started.connect(on_started, app, weak=False)
     got_request_exception.connect(on_exception, app, weak=False)
     return app
