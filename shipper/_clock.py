@@ -39,11 +39,12 @@ def now() -> str:
 
 def from_epoch(t: float) -> str:
     """A POSIX time (e.g. LogRecord.created) in the same shape."""
-    us = round(t * 1_000_000)
-    sec = us // 1_000_000
+    global _cache
+    s = "%.6f" % t
     c = _cache
-    prefix = c[1] if c[0] == str(sec) else _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(sec))
-    return f"{prefix}{us % 1_000_000:06d}Z"
+    if c[0] != s[:-7]:
+        c = _cache = (s[:-7], _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(int(s[:-7]))))
+    return c[1] + s[-6:] + "Z"
 
 
 def from_datetime(d: datetime) -> str:

@@ -114,7 +114,7 @@ def to_json(v: Any, path: str, notes: Notes, redact: Callable[[str], bool],
             if isinstance(v, dict):
                 out: dict[str, Any] = {}
                 for k, x in list(v.items()):
-                    if type(k) is not str:
+                    if type(k) is not str or not utf8_ok(k):
                         k = _key(k, path, notes)
                     sub = f"{path}.{k}" if path else k
                     if redact(k):

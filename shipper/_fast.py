@@ -121,9 +121,7 @@ def {NAME}({SIGNATURE}):
 {CHECK}
 {EVENT}
 {PARAMS}
-        if kw:
-            for k, v in kw.items():
-{CHECK}
+{KW_LOOP}
 {REQUIRED}
         if ex is not None:
             rec[EXTRA] = ex
@@ -161,6 +159,15 @@ _TS_NOW = """\
         if c[0] != s[:-9]:
             c = CLK._cache = (s[:-9], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-9]))))
         ts = c[1] + s[-9:-3] + "Z"
+"""
+
+# LogRecord.created (a float) the same way: '%.6f' gives seconds and zero-padded microseconds.
+_TS_CREATED = """\
+        s = "%.6f" % created
+        c = CLK._cache
+        if c[0] != s[:-7]:
+            c = CLK._cache = (s[:-7], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-7]))))
+        ts = c[1] + s[-6:] + "Z"
 """
 
 # Names the generated code uses itself: a column called like one of them is not a parameter
@@ -210,6 +217,47 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(pad + line if line.strip() else line for line in text.splitlines())
 
 
+# stdlib records: the fields are the LogRecord's attributes beyond the standard ones, which
+# `LogRecord.__init__` always sets first (NSTD of them), so `extra=` keys are the dict's tail:
+# islice skips the standard ones in C instead of a set difference over the whole __dict__.
+_STDLIB_FIELDS = """\
+        if len(D) > NSTD:
+            ex = DICT(ISLICE(D.items(), NSTD, None))
+            if not ex.keys() <= SAFE_KEYS:
+                for k in ex.keys() & STANDARD:  # added by a formatter that ran before us
+                    del ex[k]
+                # declared columns among them: into the record, each checked by its rule
+                dk = ex.keys() & DECLARED
+                if not ex.keys() - dk <= SAFE_KEYS:
+                    raise _Slow  # unknown names (learned by the slow path), secrets, ...
+                for k in dk:
+                    v = ex.pop(k)
+{CHECK}
+            for v in ex.values():  # known undeclared names: plain JSON scalars only
+                t = type(v)
+                if t is str or v is None or t is bool:
+                    continue
+                if t is int and -9223372036854775808 <= v <= 9223372036854775807:
+                    continue
+                if t is float and v - v == 0.0:
+                    continue
+                raise _Slow
+            if not ex:
+                ex = None
+"""
+
+_STDLIB_EXTRA = """\
+                t = type(v)
+                if (k in SAFE_KEYS or LEARN(k)) and (t is str or t is bool or v is None
+                        or (t is int and -9223372036854775808 <= v <= 9223372036854775807)
+                        or (t is float and v - v == 0.0)):
+                    if ex is None:
+                        ex = {}
+                    ex[k] = v
+                else:
+                    raise _Slow"""
+
+
 def generate_source(table: Any, *, service: bool, stdlib: bool,
                     specs: dict[str, tuple[Any, ...]] | None = None, inline_fd: bool = False) -> str:
     """The source of one logging function for `table` (exposed for tests and curiosity)."""
@@ -227,7 +275,7 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
     pnames = {f.name for f in params}
     if message is not None and message.type == "STRING" and message.mode != "REPEATED":
         event = "        if type(event) is not str:\n            raise _Slow\n"
-        if "message" not in pnames:
+        if "message" not in pnames and not stdlib:
             event += "        if 'message' in kw:\n            raise _Slow\n"
         event += "        rec['message'] = event"
     else:
@@ -236,10 +284,19 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
     required = [f.name for f in table.fields if f.mode == "REQUIRED" and f.name not in envelope]
     req = "\n".join(f"        if {name!r} not in rec:\n            raise _Slow" for name in required)
     if stdlib:
-        signature = "SEV, event, kw, created"
-        ts = "        ts = FROM_EPOCH(created)"
+        signature = "SEV, event, D, created, name"
+        ts = _TS_CREATED
         name = "log_stdlib"
-        all_kw = "kw"
+        all_kw = "{'logger': name, **{k: D[k] for k in D.keys() - STANDARD}}"
+        undeclared_code = ""
+        event += ("\n        if type(name) is not str:\n            raise _Slow"
+                  "\n        rec['logger'] = name") if table.field("logger") is not None else ""
+        check_declared = _CHECK.replace("{UNDECLARED}", "                raise _Slow")
+        stdlib_fields = _STDLIB_FIELDS.replace("{CHECK}", _indent(check_declared, 8))
+        if not has_extra:  # no extra column: any undeclared key needs the slow path
+            stdlib_fields = stdlib_fields.replace(
+                "            for v in ex.values():  # known", "            if ex:\n"
+                "                raise _Slow\n            for v in ex.values():  # known")
     else:
         kwonly = ", ".join(f"{f.name}=_M" for f in params)
         signature = f"event, /, *, {kwonly}, **kw" if params else "event, /, **kw"
@@ -248,9 +305,13 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
         all_kw = "{**{k: v for k, v in (" + "".join(f"({f.name!r}, {f.name}), " for f in params) \
             + ") if v is not _M}, **kw}" if params else "kw"
     param_code = "\n".join(_param_code(f, specs[f.name]) for f in params) or "        pass"
+    if stdlib:
+        param_code = stdlib_fields.rstrip("\n")
     src = _SOURCE
     for key, value in (("{NAME}", name), ("{SIGNATURE}", signature), ("{TIMESTAMP}", ts),
                        ("{SERVICE}", ', "service": SERVICE' if service else ""),
+                       ("{KW_LOOP}", "" if stdlib else
+                        "        if kw:\n            for k, v in kw.items():\n{CHECK}"),
                        ("{CTX_CHECK}", _indent(ctx_check, 4)), ("{CHECK}", _indent(check, 4)),
                        ("{EVENT}", event), ("{PARAMS}", param_code), ("{ALL_KW}", all_kw),
                        ("{WRITE}", _WRITE_FD if inline_fd else _WRITE_SINK),

@@ -8,6 +8,7 @@ severity and the bound fields baked in. `configure()` rebuilds every logger hand
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -31,6 +32,19 @@ DEFAULT_TABLE = "app_log"
 LEVEL_METHODS = (("debug", "DEBUG", 10), ("info", "INFO", 20), ("warning", "WARNING", 30),
                  ("error", "ERROR", 40), ("critical", "CRITICAL", 50))
 _SAFE_KEY_LIMIT = 4096
+# Attributes every logging.LogRecord has: anything else in record.__dict__ came from `extra=`.
+STANDARD_ATTRS = frozenset({
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
+    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
+    "thread", "threadName", "processName", "process", "taskName", "message", "asctime",
+})
+
+
+def _standard_count() -> int:
+    """How many attributes `logging.LogRecord.__init__` sets (20 on 3.11, 21 from 3.12)."""
+    import logging
+
+    return len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 
 
 def _noop(*args: Any, **kwargs: Any) -> None:
@@ -65,7 +79,7 @@ class Core:
             # An undeclared key may go into extra on the fast path when it is not a secret and
             # not a name the logger owns; the answer is remembered (bounded).
             ok = (type(key) is str and key not in RESERVED and not self.redact(key)
-                  and key != self.extra and key != "exc_info")
+                  and key != self.extra and key not in STANDARD_ATTRS and key not in specs)
             if ok and len(safe_keys) < _SAFE_KEY_LIMIT:
                 safe_keys.add(key)
             return ok
@@ -78,11 +92,14 @@ class Core:
             "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
             "MAXB": cfg.max_line_bytes, "COUNT": _stats.count_emitted,
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
+            "STANDARD": STANDARD_ATTRS, "DECLARED": frozenset(specs),
+            "NSTD": _standard_count(), "ISLICE": itertools.islice, "DICT": dict,
         }
         inline_fd = type(sink).emit is FdSink.emit  # a plain fd: write inline, no call
         if inline_fd:
             env.update({"FD": sink.fd, "WRITE": os.write, "FINISH": sink.finish,
                         "ACQUIRE": sink._lock.acquire, "RELEASE": sink._lock.release})
+        self.learn = learn
         self._env = env
         service = cfg.service is not None
         self.method_source = generate_source(table, service=service, stdlib=False, specs=specs,
@@ -134,6 +151,10 @@ class Core:
 
     def _slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
               bound: dict[str, Any]) -> None:
+        if self.extra is not None:
+            for key in kw:  # names seen once are fast-path names from now on (if safe)
+                if key not in self.declared and type(key) is str:
+                    self.learn(key)
         ch = Changes(self.name, self.strict)
         raw = self.raw_record(severity, event, kw, ts, bound, ch)
         try:
@@ -210,11 +231,15 @@ class Core:
     def _fallback(self, raw: dict[str, Any], why: Violation, ch: Changes) -> tuple[dict, bytes]:
         ch.change("fallback_error_record", why.field, None, why.message)
         record = fallback_record(self.name, raw, why, self.redact, ch)
+        error = record["extra"]["shipper_error"]
         try:
             line = fit_line(record, self.max_bytes, ch, "app_log")
         except OverflowError:
-            record.pop("extra", None)
-            line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+            record["extra"] = None
+        if not record.get("extra"):
+            # the original fields did not fit the line: keep at least what went wrong
+            record["extra"] = {"shipper_error": error}
+            line = fit_line(record, self.max_bytes, ch, "app_log")
         return record, line
 
     def _last_resort(self, severity: str, exc: BaseException) -> None:

@@ -14,12 +14,12 @@ import logging
 from typing import Any
 
 from . import _config, _stats
-from ._logger import DEFAULT_TABLE, Core, core_for
+from ._clock import from_epoch
+from ._logger import DEFAULT_TABLE, STANDARD_ATTRS, Core, core_for
 
-# Attributes every LogRecord has: anything else in record.__dict__ came from `extra=`.
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message", "asctime", "taskName",
-}
+
+
+_SEVERITY = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 
 def severity_of(levelno: int) -> str:
@@ -54,30 +54,33 @@ class StdlibHandler(logging.Handler):
         self._core = None
 
     def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
-        rv = self.filter(record)
-        if rv:
-            self.emit(record)
-        return bool(rv)
+        if self.filters and not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             core = self._core
             if core is None:
                 core = self._core = core_for(self.table)
-            d = record.__dict__
-            fields: dict[str, Any] = {"logger": record.name}
-            if len(d) > len(_STANDARD) - 3 or not d.keys() <= _STANDARD:
-                for key in d.keys() - _STANDARD:
-                    fields[key] = d[key]
-            if record.exc_info and record.exc_info[1] is not None:
-                fields["exc_info"] = record.exc_info
+            severity = _SEVERITY.get(record.levelno) or severity_of(record.levelno)
             try:
                 message = record.getMessage()
             except Exception as exc:  # noqa: BLE001 - a bad %-format must not lose the record
                 message = f"{record.msg!r} (message formatting failed: {type(exc).__name__})"
-                fields["args"] = repr(record.args)
+                record.__dict__.setdefault("args_repr", repr(record.args))
                 _stats.add("coerced")
-            core.log_stdlib(severity_of(record.levelno), message, fields, record.created)
+            if record.exc_info and record.exc_info[1] is not None:
+                # rare: straight to the slow path, which builds the error record
+                d = record.__dict__
+                fields: dict[str, Any] = {"logger": record.name}
+                for key in d.keys() - STANDARD_ATTRS:
+                    fields[key] = d[key]
+                fields["exc_info"] = record.exc_info
+                core.slow(severity, message, fields, from_epoch(record.created), {})
+                return
+            core.log_stdlib(severity, message, record.__dict__, record.created, record.name)
         except Exception:  # noqa: BLE001 - strict mode's RecordError included: see below
             if self._core is not None and self._core.strict:
                 raise

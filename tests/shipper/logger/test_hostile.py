@@ -119,9 +119,11 @@ def test_safe_mode_never_raises_and_accounts_for_every_record(
     assert len(line) + 1 <= 4096
     out = orjson.loads(line)
     assert check_record(registry.table(out["log_table"]), out) == []
+    assert "internal_error" not in stats, "the repair path itself failed"
     if out["log_table"] != table:
         assert out["log_table"] == "app_log" and stats.get("fallback_error_record") == 1
         assert out["extra"]["shipper_error"]["table"] == table
+        assert f"a {table} record could not be repaired" in out["message"]
     for value in _leaves(out):
         if isinstance(value, str):
             assert "hunter" not in value
