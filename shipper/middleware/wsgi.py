@@ -31,8 +31,15 @@ from typing import Any
 
 import shipper
 
-from ._common import (LIMITS, Access, client_address, content_length, cut, log_exception,
-                      request_id_from)
+from ._common import (
+    LIMITS,
+    Access,
+    client_address,
+    content_length,
+    cut,
+    log_exception,
+    request_id_from,
+)
 
 LOGGED_KEY = "shipper.exception_logged"
 ROUTE_KEY = "shipper.route"

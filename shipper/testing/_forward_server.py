@@ -105,7 +105,7 @@ class ForwardServer:
             t.join(timeout=SOCKET_TIMEOUT)
         self._threads = []
 
-    def __enter__(self) -> ForwardServer:
+    def __enter__(self) -> ForwardServer:  # noqa: PYI034 - no typing_extensions.Self on 3.10
         return self.start() if self._listener is None else self
 
     def __exit__(self, *exc: object) -> None:
@@ -135,7 +135,7 @@ class ForwardServer:
         while not self._stopping.is_set() and listener is not None:
             try:
                 conn, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -154,7 +154,7 @@ class ForwardServer:
             while not self._stopping.is_set():
                 try:
                     data = conn.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     return

@@ -179,8 +179,8 @@ class CapturedRecords:
         self._repairs_reported.update(self.repairs())
         if not problems and not repairs:
             return None
-        lines = ["shipper: records logged by this test do not fit their tables as the app "
-                 f"logged them ({len(problems)} problem(s)):"]
+        lines = [("shipper: records logged by this test do not fit their tables as the app "
+                  f"logged them ({len(problems)} problem(s)):")]
         for p in problems[:_MAX_SHOWN]:
             lines.append(f"  {p}")
             if p.index is not None:

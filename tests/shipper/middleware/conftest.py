@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 import pytest
+from support import SCHEMAS
 
 import shipper
 from shipper import _config, _context, _stats
 from shipper.sinks import FileSink
-from support import SCHEMAS
 
 
 class Lines:

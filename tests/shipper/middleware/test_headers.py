@@ -7,18 +7,16 @@ import ipaddress
 import re
 from typing import Any
 
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from support import SCHEMAS
 
 from shipper._fit import check_record
-from shipper.middleware._common import (LIMITS, REQUEST_ID_MAX, client_address, cut,
-                                        request_id_from)
+from shipper.middleware._common import LIMITS, REQUEST_ID_MAX, client_address, cut, request_id_from
 from shipper.registry import load_registry
-from support import SCHEMAS
 
 SAFE_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
 REGISTRY = load_registry(SCHEMAS, full_check=False)

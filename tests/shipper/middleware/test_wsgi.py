@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from flask import Flask, Response, stream_with_context
+from flask import Flask, Response
 from werkzeug.test import Client
 
 import shipper

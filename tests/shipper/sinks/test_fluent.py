@@ -16,11 +16,11 @@ from typing import Any
 
 import orjson
 import pytest
+from support import SCHEMAS
 
 import shipper
 from shipper.sinks import FluentSink
 from shipper.testing._forward_server import ForwardServer, free_port
-from support import REPO, SCHEMAS
 
 # Child processes import the same shipper package as this test process.
 SHIPPER_ROOT = str(Path(shipper.__file__).resolve().parent.parent)

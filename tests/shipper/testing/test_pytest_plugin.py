@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from support import SCHEMAS
 
 # pytester is enabled here and not in a conftest: pytest refuses `pytest_plugins` in a
