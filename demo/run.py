@@ -88,7 +88,7 @@ def stage_app(ctx: dict[str, Any]) -> None:
     with open(STDOUT_LOG, "wb") as out:
         proc = subprocess.run([sys.executable, str(REPO / "demo" / "sample_app.py")], stdout=out,
                               stderr=subprocess.PIPE, text=True, check=False, cwd=REPO, timeout=60,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+                              env={**os.environ, "PYTHONPATH": str(REPO), "SHIPPER_SERVICE": "demo-api"})
     ctx["traffic_to"] = datetime.now(timezone.utc) + timedelta(seconds=1)
     if proc.returncode != 0:
         raise RuntimeError(f"sample app failed:\n{proc.stderr}")
@@ -125,6 +125,9 @@ def stage_queries(ctx: dict[str, Any]) -> None:
          "SELECT timestamp, message, error.type AS error_type, "
          "SPLIT(error.stack, '\\n')[SAFE_OFFSET(ARRAY_LENGTH(SPLIT(error.stack, '\\n')) - 2)] AS last_frame "
          "FROM app_log WHERE severity = 'ERROR'", []),
+        ("App events by message, with a field from the extra JSON column",
+         "SELECT severity, message, COUNT(*) AS n, SUM(CAST(JSON_VALUE(extra, '$.qty') AS INT64)) AS qty "
+         "FROM app_log GROUP BY severity, message ORDER BY n DESC", []),
         ("What the app printed that was not JSON (raw_log)",
          "SELECT stream, text FROM raw_log", []),
     ]

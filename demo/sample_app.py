@@ -6,9 +6,10 @@ as in a container whose stdout the Docker fluentd driver reads; `demo/run.py` se
 stdout through `shipper load`. The traffic: several paths, 2xx/3xx/4xx/5xx, latency from
 sub-millisecond to ~80 ms, one unhandled exception (with its traceback) and one stray print.
 
-The access-log middleware is `shipper.middleware.asgi` when it is in the repo. Until then a
-stand-in defined here writes the same kind of records (marked `"service": "demo-fallback"`), so
-that the rest of the pipeline can be shown.
+The access-log middleware is `shipper.middleware.asgi.AccessLogMiddleware`, and the app's own
+events go through `shipper.get_logger("app_log")` (fields the table does not declare land in its
+`extra` JSON column). A stand-in defined here (records marked `"service": "demo-fallback"`) is
+used only if those modules are missing, so that the rest of the pipeline can still be shown.
 """
 
 from __future__ import annotations
@@ -36,9 +37,35 @@ USERS = {str(i): {"id": i, "name": f"user{i}"} for i in range(1, 21)}
 
 # -- the app ---------------------------------------------------------------------------------
 
+def app_log() -> Any:
+    """The shipper logger for app events, or a stand-in with the same calls."""
+    try:
+        import shipper
+
+        return shipper.get_logger("app_log")
+    except (ImportError, AttributeError):
+        return _FallbackAppLog()
+
+
+class _FallbackAppLog:
+    def _log(self, severity: str, message: str, **extra: Any) -> None:
+        _write({"log_table": "app_log", "timestamp": _now(), "severity": severity, "service": "demo-fallback",
+                "log_id": uuid.uuid4().hex, "logger": "demo.app", "message": message, "extra": extra or None})
+
+    def info(self, message: str, **extra: Any) -> None:
+        self._log("INFO", message, **extra)
+
+    def warning(self, message: str, **extra: Any) -> None:
+        self._log("WARNING", message, **extra)
+
+
+LOG: Any = None
+
+
 async def version(request: Request) -> Response:
     await asyncio.sleep(random.uniform(0.0, 0.03))
     if random.random() < 0.15:  # a flaky dependency
+        LOG.warning("upstream unavailable", upstream="version-service")
         return JSONResponse({"error": "upstream unavailable"}, status_code=503)
     return JSONResponse({"version": "1.4.2"})
 
@@ -65,7 +92,9 @@ async def create_order(request: Request) -> Response:
         return JSONResponse({"error": "body is not JSON"}, status_code=400)
     if not isinstance(order, dict) or "item" not in order:
         return JSONResponse({"error": "missing item"}, status_code=422)
-    return JSONResponse({"order": str(uuid.uuid4()), **order}, status_code=201)
+    order_id = str(uuid.uuid4())
+    LOG.info("order created", order_id=order_id, item=order["item"], qty=order.get("qty", 1))
+    return JSONResponse({"order": order_id, **order}, status_code=201)
 
 
 async def health(request: Request) -> Response:
@@ -215,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args(argv)
     random.seed(args.seed)
+    global LOG
+    LOG = app_log()
     app, which = build_app()
     print(f"sample app starting: middleware = {which}", flush=True)  # the stray non-JSON line
     statuses = asyncio.run(drive(app, plan_requests(args.requests, args.seed)))
