@@ -420,7 +420,8 @@ class Fitter:
                 ch.change("dropped_field", key, "unknown_field",
                           f"table {self.name} has no such column and no extra column")
                 continue
-            ch.change("moved_to_extra", key, None, "undeclared field kept in extra")
+            # The extra column is where a table wants undeclared fields: placing them there is
+            # the design, not a repair, so it is not counted (the fast path does the same).
             extra[key] = v
         for name in self.required:
             if out.get(name) is None:
