@@ -255,6 +255,19 @@ class FluentSink:
                 _stats.add("fluent_error_handler_error")
 
     def _run(self) -> None:
+        """The worker's body; a bug in it must not leave the buffer without a reader."""
+        try:
+            self._send_loop()
+        except Exception as exc:  # noqa: BLE001
+            _stats.add("fluent_worker_error")
+            self._report("worker_error", f"{type(exc).__name__}: {exc}; restarting")
+            with self._lock:
+                self._thread = None  # the next record starts a new worker
+                restart = bool(self._queue) and not self._closing
+            if restart:
+                self._start()
+
+    def _send_loop(self) -> None:
         sender = self._sender = self._sender_cls(
             self.tag_prefix, host=self.host, port=self.port, timeout=self.timeout,
             forward_packet_error=False)
@@ -285,10 +298,10 @@ class FluentSink:
                 if not isinstance(record, dict):  # never from the logger; a hand-made line
                     self._pop(head, sent=False)
                     continue
+                label, event_time = self._tag_label(record), self._event_time(t_ns)
                 try:
-                    ok = sender.emit_with_time(self._tag_label(record),
-                                               self._event_time(t_ns), record)
-                except Exception:  # noqa: BLE001 - could not pack: count it, keep going
+                    ok = sender.emit_with_time(label, event_time, record)
+                except (TypeError, ValueError, OverflowError):  # msgpack could not pack it
                     self._pop(head, sent=False)
                     continue
                 if ok:

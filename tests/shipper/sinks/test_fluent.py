@@ -402,3 +402,26 @@ def test_many_threads_log_at_once(server: ForwardServer, make_line: Any) -> None
     got = sorted(_index(e.record) for e in server.wait_for(4000))
     assert got == list(range(4000))
     sink.close()
+
+
+def test_a_worker_bug_restarts_the_worker_and_loses_nothing(server: ForwardServer,
+                                                            make_line: Any, clean: None) -> None:
+    sink = _sink(server.port)
+    calls = {"n": 0}
+    real = sink._tag_label
+
+    def flaky(record: dict[str, Any]) -> str:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise AssertionError("a bug in the worker")
+        return real(record)
+
+    sink._tag_label = flaky  # type: ignore[method-assign]
+    for i in range(10):
+        sink.emit(*make_line(i))
+    assert sink.flush(10)
+    server.wait_for(10)
+    time.sleep(0.1)
+    assert [_index(e.record) for e in server.events] == list(range(10))
+    assert shipper.stats()["fluent_worker_error"] == 1
+    sink.close()
