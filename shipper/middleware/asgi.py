@@ -9,7 +9,9 @@ Per request: one `access_log` record when the last body chunk was sent (latency 
 the request id (X-Request-ID when sane, else new) bound as context while the app runs and
 echoed as a response header. An unhandled exception: an `app_log` ERROR record with the
 traceback, the access record with status 500, and the exception re-raised (Starlette's
-ServerErrorMiddleware, or the server, turns it into the 500 response).
+ServerErrorMiddleware, or the server, turns it into the 500 response). An exception raised
+after the response was complete (a failing background task) is logged the same way, but the
+access record keeps the status the client received.
 
 Route template: Starlette's router puts the matched route in `scope["route"]` (the scope dict
 this middleware handed down); under a `Mount` the mount's matched prefix (from `root_path`) is
@@ -130,7 +132,8 @@ class AccessLogMiddleware:
             try:
                 await self.app(scope, counting_receive, watching_send)
             except Exception as exc:
-                access.status_code = 500
+                if body.ended is None:  # else the client got the whole response (e.g. a
+                    access.status_code = 500  # background task failed after it): keep that
                 log_exception(access, exc)
                 raise
             except BaseException:  # cancelled: the client went away

@@ -198,3 +198,20 @@ def test_context_is_restored_after_the_request(lines: Any) -> None:
     request(make_app(), "GET", "/users/1")
     shipper.get_logger().info("after")
     assert lines.records()[-1]["request_id"] == "outer"
+
+
+def test_background_task_failure_keeps_the_status_the_client_got(lines: Any) -> None:
+    from starlette.background import BackgroundTask
+
+    def fail() -> None:
+        raise RuntimeError("after the response")
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("done", background=BackgroundTask(fail))
+
+    app = AccessLogMiddleware(Starlette(routes=[Route("/bg", endpoint)]))
+    with pytest.raises(RuntimeError):
+        request(app, "GET", "/bg")
+    err, access = lines.records()
+    assert "after the response" in err["error"]["message"]
+    assert access["status_code"] == 200 and access["response_bytes"] == 4
