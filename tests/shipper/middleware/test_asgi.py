@@ -215,3 +215,24 @@ def test_background_task_failure_keeps_the_status_the_client_got(lines: Any) -> 
     err, access = lines.records()
     assert "after the response" in err["error"]["message"]
     assert access["status_code"] == 200 and access["response_bytes"] == 4
+
+
+def test_cancelled_request_is_logged_as_client_closed(lines: Any) -> None:
+    async def hangs(scope: Any, receive: Any, send: Any) -> None:
+        raise asyncio.CancelledError
+
+    async def go() -> None:
+        async def receive() -> Any:
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            pass
+
+        await AccessLogMiddleware(hangs)({"type": "http", "method": "GET", "path": "/slow",
+                                          "headers": []}, receive, send)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(go())
+    rec = lines.access()
+    assert rec["status_code"] == 499 and rec["path"] == "/slow"
+    assert lines.records("app_log") == []

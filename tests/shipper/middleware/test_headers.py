@@ -108,3 +108,35 @@ def test_any_headers_give_a_record_that_fits(lines: Any, ua: bytes, host: bytes,
     assert check_record(REGISTRY.table("access_log"), rec) == []
     echoed = dict(seen[0]["headers"])[b"x-request-id"].decode("ascii")
     assert echoed == rec["request_id"] and SAFE_ID.match(echoed)
+
+
+_environ_text = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=255),
+                        max_size=3000)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ua=_environ_text, host=_environ_text, rid=_environ_text, xff=_environ_text,
+       path=_environ_text, method=_environ_text, length=_environ_text)
+def test_any_wsgi_environ_gives_a_record_that_fits(lines: Any, ua: str, host: str, rid: str,
+                                                   xff: str, path: str, method: str,
+                                                   length: str) -> None:
+    from shipper.middleware.wsgi import AccessLogMiddleware
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": "/" + path, "SCRIPT_NAME": "",
+               "HTTP_USER_AGENT": ua, "HTTP_HOST": host, "HTTP_X_REQUEST_ID": rid,
+               "HTTP_X_FORWARDED_FOR": xff, "REMOTE_ADDR": "198.51.100.9",
+               "CONTENT_LENGTH": length}
+    headers: list[Any] = []
+    body = AccessLogMiddleware(app, trust_forwarded_for=True)(
+        environ, lambda status, h, exc_info=None: headers.extend(h))
+    assert b"".join(body) == b"ok"
+    body.close()
+    rec = lines.records("access_log")[-1]
+    assert check_record(REGISTRY.table("access_log"), rec) == []
+    assert dict(headers)["X-Request-ID"] == rec["request_id"]
+    assert SAFE_ID.match(rec["request_id"])
