@@ -194,6 +194,8 @@ def _other(v: Any, path: str, notes: Notes, redact: Callable[[str], bool], depth
 
 # -- the line ---------------------------------------------------------------------------------
 
+_MIN_KEEP = 32  # characters a shortened value keeps before its marker
+
 # Envelope values never shortened: the routing key, the time and the level are how the record
 # is found at all, and they are short.
 _KEEP = frozenset({"log_table", "timestamp", "severity", "log_id"})
@@ -239,10 +241,10 @@ def fit_line(record: dict[str, Any], max_bytes: int, notes: Notes, table: str) -
         if leaves and rounds < 64:
             length, holder, key = leaves[0]
             marker_len = len(truncation_marker(length))
-            keep = length - excess - marker_len
-            if keep < 0 and length > marker_len:
-                keep = 0
-            if keep >= 0 and length > marker_len:
+            # cut by the excess (chars <= bytes, so that is enough) but keep a readable head;
+            # when one value cannot absorb it all, the next longest goes in the next round
+            keep = max(_MIN_KEEP, length - excess - marker_len)
+            if length > keep + marker_len:
                 notes.change("truncated", str(key), "max_line_bytes",
                              f"line over {max_bytes} bytes: longest value shortened")
                 holder[key] = cut(holder[key], keep + marker_len)

@@ -28,6 +28,7 @@ RULES = (
     "unserializable",    # an object the logger cannot turn into JSON
     "max_line_bytes",    # the encoded line is longer than the configured limit
     "depth",             # nested deeper than the logger keeps
+    "reserved",          # a caller used a name the logger sets itself (severity, log_id, ...)
 )
 
 
