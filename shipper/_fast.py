@@ -191,7 +191,10 @@ def param_columns(table: Any) -> list[Any]:
 
 
 def _param_code(f: Any, spec: tuple[Any, ...]) -> str:
-    """Check one keyword parameter, with the column's rule written out as constants."""
+    """Check one keyword parameter, with the column's rule written out as constants.
+
+    A REQUIRED column is tested for the good case first (one test when it fits); only when it
+    is missing do we look whether context or bound fields gave it."""
     n = f.name
     kind, a, b, req = spec
     if kind == 1:
@@ -204,12 +207,14 @@ def _param_code(f: Any, spec: tuple[Any, ...]) -> str:
         test = f"type({n}) is bool"
     else:
         return f"        if {n} is not _M:\n            raise _Slow"
-    lines = [f"        if {n} is not _M:", f"            if {test}:",
-             f"                rec[{n!r}] = {n}"]
-    if not req:
-        lines += [f"            elif {n} is None:", f"                rec[{n!r}] = None"]
-    lines += ["            else:", "                raise _Slow"]
-    return "\n".join(lines)
+    if req:
+        return "\n".join([
+            f"        if {test}:", f"            rec[{n!r}] = {n}",
+            f"        elif {n} is not _M or {n!r} not in rec:", "            raise _Slow"])
+    return "\n".join([
+        f"        if {n} is not _M:", f"            if {test}:",
+        f"                rec[{n!r}] = {n}", f"            elif {n} is None:",
+        f"                rec[{n!r}] = None", "            else:", "                raise _Slow"])
 
 
 def _indent(text: str, n: int) -> str:
@@ -282,6 +287,7 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
         event = "        pass"
     envelope = {"log_table", "timestamp", "severity", "log_id", "service", "message"}
     required = [f.name for f in table.fields if f.mode == "REQUIRED" and f.name not in envelope]
+    required = [n for n in required if n not in pnames]
     req = "\n".join(f"        if {name!r} not in rec:\n            raise _Slow" for name in required)
     if stdlib:
         signature = "SEV, event, D, created, name"
