@@ -29,6 +29,7 @@ RULES = (
     "max_line_bytes",    # the encoded line is longer than the configured limit
     "depth",             # nested deeper than the logger keeps
     "reserved",          # a caller used a name the logger sets itself (severity, log_id, ...)
+    "positional",        # a value passed positionally after the event (fields are keywords)
 )
 
 

@@ -109,6 +109,7 @@ _SOURCE = """\
 def {NAME}({SIGNATURE}):
     ts = None
     try:
+{POSITIONAL_CHECK}
 {TIMESTAMP}
         rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": f"{PREFIX}{next(SEQ)}"}
         ex = None
@@ -132,6 +133,7 @@ def {NAME}({SIGNATURE}):
         line = None
     if line is None:
         # outside the except block, so that sys.exc_info() is still the caller's exception
+{POSITIONAL}
         return SLOW(SEV, event, {ALL_KW}, ts, BOUND)
     COUNT()
 {WRITE}
@@ -304,8 +306,11 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
                 "            for v in ex.values():  # known", "            if ex:\n"
                 "                raise _Slow\n            for v in ex.values():  # known")
     else:
-        kwonly = ", ".join(f"{f.name}=_M" for f in params)
-        signature = f"event, /, *, {kwonly}, **kw" if params else "event, /, **kw"
+        # Columns are positional-or-keyword parameters: their defaults come from a tuple, not a
+        # dict lookup each (kw-only), ~0.1 µs per call. Fields are keywords by contract; a stray
+        # positional lands in `_positional` first and the call becomes an error record.
+        cols = ", ".join(f"{f.name}=_M" for f in params)
+        signature = f"event, _positional=_M, /, {cols}, **kw" if params else "event, /, **kw"
         ts = _TS_NOW
         name = "log_method"
         all_kw = "{**{k: v for k, v in (" + "".join(f"({f.name!r}, {f.name}), " for f in params) \
@@ -319,6 +324,11 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
                        ("{KW_LOOP}", "" if stdlib else
                         "        if kw:\n            for k, v in kw.items():\n{CHECK}"),
                        ("{CTX_CHECK}", _indent(ctx_check, 4)), ("{CHECK}", _indent(check, 4)),
+                       ("{POSITIONAL}", "        if _positional is not _M:\n"
+                        "            return POSITIONAL(SEV, event, _positional, ts, BOUND)"
+                        if params and not stdlib else ""),
+                       ("{POSITIONAL_CHECK}", "        if _positional is not _M:\n"
+                        "            raise _Slow" if params and not stdlib else ""),
                        ("{EVENT}", event), ("{PARAMS}", param_code), ("{ALL_KW}", all_kw),
                        ("{WRITE}", _WRITE_FD if inline_fd else _WRITE_SINK),
                        ("{REQUIRED}", req or "        pass")):

@@ -92,6 +92,7 @@ class Core:
             "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
             "MAXB": cfg.max_line_bytes, "COUNT": _stats.count_emitted,
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
+            "POSITIONAL": self.positional,
             "STANDARD": STANDARD_ATTRS, "DECLARED": frozenset(specs),
             "NSTD": _standard_count(), "ISLICE": itertools.islice, "DICT": dict,
         }
@@ -133,6 +134,28 @@ class Core:
         _stats.add("sink_error")
 
     # -- the slow path ------------------------------------------------------------------------
+
+    def positional(self, severity: str, event: Any, first: Any, ts: str | None,
+                   bound: dict[str, Any]) -> None:
+        """`log.info("event", value)`: fields are keywords; which column a positional value
+        was meant for is unknowable, so the call becomes an error record (strict: TypeError)."""
+        if self.strict:
+            raise TypeError(f"shipper logger methods take the event and keyword fields only, "
+                            f"got a positional {type(first).__name__}")
+        why = Violation("", "positional", "positional arguments after the event are not "
+                                          "supported: pass fields as keywords")
+        ch = Changes(self.name, False)
+        raw = {"timestamp": ts or _clock.now(), "severity": severity, "message": event,
+               "args": first}
+        if self.service is not None:
+            raw["service"] = self.service
+        record, line = self._fallback(raw, why, ch)
+        ch.commit()
+        _stats.count_emitted()
+        try:
+            self.sink.emit(line, record)
+        except Exception:  # noqa: BLE001
+            _stats.add("sink_error")
 
     def slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
              bound: dict[str, Any]) -> None:

@@ -208,3 +208,13 @@ def test_a_failing_sink_is_counted_not_raised(clean: None) -> None:
     shipper.get_logger().info("again", x=float("nan"))  # slow path too
     os.close(w)
     assert shipper.stats()["sink_error"] == 2
+
+
+def test_positional_fields_are_an_error_record(capture: Any, check: Any) -> None:
+    shipper.get_logger("access_log").info("request", "/p", "GET")
+    rec = capture.one()
+    assert rec["log_table"] == "app_log" and "positional" in rec["message"]
+    assert check(rec) == [] and shipper.stats()["fallback_error_record"] == 1
+    shipper.configure(mode="strict")
+    with pytest.raises(TypeError):
+        shipper.get_logger("access_log").info("request", "/p")
