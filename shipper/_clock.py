@@ -40,10 +40,13 @@ def now() -> str:
 def from_epoch(t: float) -> str:
     """A POSIX time (e.g. LogRecord.created) in the same shape."""
     global _cache
-    s = "%.6f" % t
+    us = round(t * 1_000_000)
+    if us < 1_000_000:  # before 1970-01-01T00:00:01: no cache, plain formatting
+        return _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(us // 1_000_000)) + f"{us % 1_000_000:06d}Z"
+    s = str(us)
     c = _cache
-    if c[0] != s[:-7]:
-        c = _cache = (s[:-7], _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(int(s[:-7]))))
+    if c[0] != s[:-6]:
+        c = _cache = (s[:-6], _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(int(s[:-6]))))
     return c[1] + s[-6:] + "Z"
 
 

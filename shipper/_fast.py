@@ -163,12 +163,12 @@ _TS_NOW = """\
         ts = c[1] + s[-9:-3] + "Z"
 """
 
-# LogRecord.created (a float) the same way: '%.6f' gives seconds and zero-padded microseconds.
+# LogRecord.created (a float) the same way, from its microseconds as decimal text.
 _TS_CREATED = """\
-        s = "%.6f" % created
+        s = str(ROUND(created * 1000000))
         c = CLK._cache
-        if c[0] != s[:-7]:
-            c = CLK._cache = (s[:-7], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-7]))))
+        if c[0] != s[:-6]:
+            c = CLK._cache = (s[:-6], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-6]))))
         ts = c[1] + s[-6:] + "Z"
 """
 

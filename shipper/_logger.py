@@ -95,6 +95,7 @@ class Core:
             "POSITIONAL": self.positional,
             "STANDARD": STANDARD_ATTRS, "DECLARED": frozenset(specs),
             "NSTD": _standard_count(), "ISLICE": itertools.islice, "DICT": dict,
+            "ROUND": round,
         }
         inline_fd = type(sink).emit is FdSink.emit  # a plain fd: write inline, no call
         if inline_fd:
