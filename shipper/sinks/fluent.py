@@ -92,14 +92,16 @@ class FluentSink:
 
     host, port: fluentd's `in_forward` (a "unix:///path" host works too, as in fluent-logger).
     service: the tag is `shipper.<service>`; None takes each record's `service` field.
-    max_records, max_bytes: the buffer bound while fluentd is slow or down.
+    max_records, max_bytes: the buffer bound while fluentd is slow or down (`max_bytes` counts
+      the JSON lines; each buffered record adds ~120 bytes of bookkeeping).
     overflow_handler(line): called on the app thread with each JSON line that did not fit (and
       with each line dropped at close); keep it quick. Exceptions from it are swallowed.
     error_handler(event, detail): called on the worker thread when fluentd goes down, comes
       back, or records were dropped; default writes one line to stderr.
     timeout: socket connect/send timeout in the worker (never felt by the app).
     retry_min, retry_max: the worker's backoff between attempts while fluentd is down.
-    exit_timeout: how long `close()` (and the atexit hook) waits for the buffer to drain.
+    exit_timeout: how long `close()` (and the atexit hook) waits for the buffer to drain; a send
+      in progress may add up to `timeout` + 1 s more (the worker finishes it, then stops).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,

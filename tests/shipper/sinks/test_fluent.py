@@ -444,3 +444,10 @@ def test_a_worker_bug_restarts_the_worker_and_loses_nothing(server: ForwardServe
     assert [_index(e.record) for e in server.events] == list(range(10))
     assert shipper.stats()["fluent_worker_error"] == 1
     sink.close()
+
+
+def test_fluent_logger_is_imported_only_when_the_sink_is_used() -> None:
+    code = ("import sys, shipper, shipper.sinks; shipper.get_logger; "
+            "assert 'fluent' not in sys.modules and 'msgpack' not in sys.modules; "
+            "shipper.sinks.FluentSink; assert 'fluent.sender' in sys.modules")
+    _run_child(code)
