@@ -449,5 +449,7 @@ def test_a_worker_bug_restarts_the_worker_and_loses_nothing(server: ForwardServe
 def test_fluent_logger_is_imported_only_when_the_sink_is_used() -> None:
     code = ("import sys, shipper, shipper.sinks; shipper.get_logger; "
             "assert 'fluent' not in sys.modules and 'msgpack' not in sys.modules; "
-            "shipper.sinks.FluentSink; assert 'fluent.sender' in sys.modules")
+            "shipper.sinks.FluentSink; assert 'shipper.sinks.fluent' in sys.modules; "
+            "shipper.sinks.FluentSink('127.0.0.1', 1, error_handler=None).close(timeout=0); "
+            "assert 'fluent.sender' in sys.modules")
     _run_child(code)
