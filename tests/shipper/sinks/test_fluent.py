@@ -453,3 +453,38 @@ def test_fluent_logger_is_imported_only_when_the_sink_is_used() -> None:
             "shipper.sinks.FluentSink('127.0.0.1', 1, error_handler=None).close(timeout=0); "
             "assert 'fluent.sender' in sys.modules")
     _run_child(code)
+
+
+def test_fork_while_connected_leaves_the_parent_connection_alone(server: ForwardServer,
+                                                                 make_line: Any) -> None:
+    sink = _sink(server.port)
+    for i in range(5):
+        sink.emit(*make_line(i, service="parent"))
+    assert sink.flush(10)
+    server.wait_for(5)
+    parent_socket = sink._sender.socket
+    assert parent_socket is not None and server.connections == 1
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            fresh = sink._sender is None and sink.stats()["sent"] == 0
+            for i in range(100, 103):
+                sink.emit(*make_line(i, service="child"))
+            status = 0 if fresh and sink.flush(10) else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    for i in range(5, 10):
+        sink.emit(*make_line(i, service="parent"))
+    assert sink.flush(10)
+    server.wait_for(13)
+    time.sleep(0.1)
+    assert sink._sender.socket is parent_socket  # the parent never had to reconnect
+    assert server.connections == 2
+    by_tag: dict[str, list[int]] = {}
+    for e in server.events:
+        by_tag.setdefault(e.tag, []).append(_index(e.record))
+    assert by_tag == {"shipper.parent": list(range(10)), "shipper.child": [100, 101, 102]}
+    sink.close()
