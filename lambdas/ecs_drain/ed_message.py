@@ -104,6 +104,8 @@ def parse_lifecycle(message: Any) -> Lifecycle | TestNotification | Rejected:
         return Rejected("wrong_transition", f"LifecycleTransition={doc['LifecycleTransition'][:100]!r}")
     if not INSTANCE_ID.fullmatch(doc["EC2InstanceId"]):
         return Rejected("bad_value", f"EC2InstanceId={doc['EC2InstanceId'][:40]!r}")
+    if len(doc["LifecycleActionToken"]) != 36:  # CompleteLifecycleAction takes exactly 36 characters
+        return Rejected("bad_value", f"LifecycleActionToken of {len(doc['LifecycleActionToken'])} characters")
     if any(len(doc[k]) > 1600 for k in REQUIRED):
         return Rejected("bad_value", "a field longer than Auto Scaling allows")
     meta = doc.get("NotificationMetadata")
