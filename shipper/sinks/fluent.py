@@ -173,11 +173,15 @@ class FluentSink:
 
     def _overflow(self, line: bytes) -> None:
         handler = self.overflow_handler
-        if handler is not None:
-            try:
-                handler(line)
-            except Exception:  # noqa: BLE001 - the app's handler must not break logging
-                _stats.add("fluent_overflow_handler_error")
+        if handler is None or getattr(_handling, "active", False):
+            return  # a handler that logs to this sink again: counted, not recursed into
+        _handling.active = True
+        try:
+            handler(line)
+        except Exception:  # noqa: BLE001 - the app's handler must not break logging
+            _stats.add("fluent_overflow_handler_error")
+        finally:
+            _handling.active = False
 
     def _start(self) -> None:
         with self._lock:
@@ -368,6 +372,7 @@ class FluentSink:
 
 
 _live: weakref.WeakSet[FluentSink] = weakref.WeakSet()
+_handling = threading.local()  # set while an overflow handler runs on this thread
 
 
 def _close_all_at_exit() -> None:

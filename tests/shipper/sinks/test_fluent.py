@@ -488,3 +488,21 @@ def test_fork_while_connected_leaves_the_parent_connection_alone(server: Forward
         by_tag.setdefault(e.tag, []).append(_index(e.record))
     assert by_tag == {"shipper.parent": list(range(10)), "shipper.child": [100, 101, 102]}
     sink.close()
+
+
+def test_an_overflow_handler_that_logs_does_not_recurse(make_line: Any, clean: None) -> None:
+    seen: list[bytes] = []
+    sink = _sink(free_port(), max_records=1)
+    shipper.configure(sink=sink, registry=SCHEMAS)
+    log = shipper.get_logger()
+
+    def handler(line: bytes) -> None:
+        seen.append(line)
+        log.warning("dropped a record")  # back into the full sink: counted, not recursed
+
+    sink.overflow_handler = handler
+    for i in range(3):
+        log.info("x", i=i)
+    assert len(seen) == 2
+    assert shipper.stats()["fluent_dropped_overflow"] == 4
+    sink.close(timeout=0)
