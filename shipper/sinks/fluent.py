@@ -187,9 +187,9 @@ class FluentSink:
         with self._lock:
             if self._thread is not None or self._closing:
                 return
-            self._thread = threading.Thread(target=self._run, name="shipper-fluent-sink",
-                                            daemon=True)
-            self._thread.start()
+            thread = self._thread = threading.Thread(target=self._run,
+                                                     name="shipper-fluent-sink", daemon=True)
+        thread.start()  # outside the lock: emit() never waits for a thread to boot
 
     # -- flush / close / stats ---------------------------------------------------------------
 
@@ -218,8 +218,12 @@ class FluentSink:
         self._kick.set()
         # The worker may be inside one send (at most `timeout`): let it finish that one, so a
         # record is never both sent and handed to the overflow handler. It closes the sender.
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self.timeout + 1.0)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            try:
+                thread.join(timeout=self.timeout + 1.0)
+            except RuntimeError:  # assigned by _start() in another thread, not started yet
+                pass
         with self._lock:
             left = list(self._queue)
             self._queue.clear()
