@@ -110,7 +110,7 @@ def world(monkeypatch):
             monkeypatch.setenv("RECHECK_QUEUE_URL", url)
             monkeypatch.setattr(h, "CLOCK", lambda: 1795885200.0 + 30)  # 2026-11-28T17:00:30Z
             ec2 = boto3.client("ec2", region_name=REGION)
-            ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+            ami = "ami-12c6146b"  # moto accepts any image id; describing its catalogue costs a second
             actions = LifecycleActionFake()
             actions.attach(h.clients().autoscaling)
             yield World(h, ec2, boto3.client("ecs", region_name=REGION),

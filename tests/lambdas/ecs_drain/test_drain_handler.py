@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from ed_testsupport import LifecycleActionFake, b64, lifecycle_message, log_lines, sns_event, sqs_event
+from ed_testsupport import (
+    LifecycleActionFake,
+    b64,
+    lifecycle_message,
+    log_lines,
+    sns_event,
+    sqs_event,
+)
 
 TOKEN = "71514b9d-6a40-4b26-8523-05e7eEXAMPLE"
 ECS_CONFIG = """#!/bin/bash
