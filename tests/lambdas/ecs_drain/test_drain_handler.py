@@ -262,7 +262,7 @@ def test_deadline_reached_completes_deliberately(world, monkeypatch, capsys):
     w.cluster("prod")
     iid = w.instance(ECS_CONFIG)
     w.run_tasks("prod", w.register("prod", iid), 2)
-    token, event = terminate(w, iid)
+    _, event = terminate(w, iid)
     monkeypatch.setattr(w.h, "CLOCK", lambda: 1795885200.0 + 601)  # 10 min after the action's Time
     assert w.h.handler(event, None)["outcomes"] == ["deadline_reached"]
     line = only(log_lines(capsys.readouterr().out), "deadline_reached")
