@@ -4,18 +4,21 @@
 variable "ecs_cluster_names" {
   description = "ECS clusters the Lambdas act on (names, not ARNs). Their IAM policies allow only these."
   type        = list(string)
-  default     = []
 
   validation {
-    condition     = alltrue([for c in var.ecs_cluster_names : can(regex("^[A-Za-z0-9_-]{1,255}$", c))])
-    error_message = "ECS cluster names are 1-255 letters, digits, hyphens and underscores."
+    condition     = length(var.ecs_cluster_names) > 0 && alltrue([for c in var.ecs_cluster_names : can(regex("^[A-Za-z0-9_-]{1,255}$", c))])
+    error_message = "At least one cluster; ECS cluster names are 1-255 letters, digits, hyphens and underscores."
   }
 }
 
 variable "ecs_asg_names" {
   description = "Auto Scaling groups of the clusters' EC2 instances: each gets the termination lifecycle hook."
   type        = list(string)
-  default     = []
+
+  validation {
+    condition     = length(var.ecs_asg_names) > 0
+    error_message = "At least one Auto Scaling group (an IAM statement with no resource is invalid)."
+  }
 }
 
 variable "ecs_lambda_runtime" {
