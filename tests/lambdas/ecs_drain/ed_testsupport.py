@@ -149,3 +149,27 @@ class LifecycleActionFake:
         else:
             self.heartbeats.append(params)
         return AWSResponse(None, 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def cut_into_pages(client: Any, operation: str, key: str, size: int) -> list[str | None]:
+    """moto returns every ListTasks / ListContainerInstances result in one page and ignores
+    nextToken; this cuts moto's answer into pages of ``size`` on the client side (after-call)
+    and serves the page the request's nextToken asks for, so the handler's nextToken loop runs
+    as it would against ECS. Returns the nextToken of every request, in order."""
+    tokens: list[str | None] = []
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        tokens.append(json.loads(params["body"]).get("nextToken"))
+
+    def cut(parsed: dict[str, Any], **_: Any) -> None:
+        items = parsed.get(key)
+        if items is None:
+            return
+        start = int(tokens[-1] or 0)
+        parsed[key] = items[start:start + size]
+        if start + size < len(items):
+            parsed["nextToken"] = str(start + size)
+
+    client.meta.events.register(f"before-call.ecs.{operation}", remember)
+    client.meta.events.register(f"after-call.ecs.{operation}", cut)
+    return tokens

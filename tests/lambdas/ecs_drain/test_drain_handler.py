@@ -396,3 +396,23 @@ def test_fake_refuses_unknown_tokens_like_auto_scaling():
         # moto itself still answers the rest of the client
         assert c.describe_lifecycle_hooks(AutoScalingGroupName="a")["LifecycleHooks"] == []
     assert b64("x") == "eA=="
+
+
+def test_list_pages_are_followed(world, capsys):
+    from ed_testsupport import cut_into_pages
+
+    w = world
+    w.cluster("prod")
+    for _ in range(4):
+        w.register("prod", w.instance())
+    iid = w.instance(ECS_CONFIG)
+    arn = w.register("prod", iid)  # the 5th: on the last page
+    w.run_tasks("prod", arn, 5)
+    ecs = w.h.clients().ecs
+    ci_tokens = cut_into_pages(ecs, "ListContainerInstances", "containerInstanceArns", 2)
+    task_tokens = cut_into_pages(ecs, "ListTasks", "taskArns", 2)
+    _, event = terminate(w, iid)
+    assert w.h.handler(event, None)["outcomes"] == ["waiting"]
+    assert only(log_lines(capsys.readouterr().out), "waiting")["running_tasks"] == 5
+    assert ci_tokens == [None, "2", "4"]
+    assert task_tokens == [None, "2", "4", None]  # desiredStatus RUNNING in 3 pages, then STOPPED (none)
