@@ -145,17 +145,20 @@ def finish(c: Clients, lc: Lifecycle, result: str, level: str, outcome: str, **f
     return log("info", "already_completed", intended=outcome, **ids(lc), **fields)
 
 
-def timeouts(c: Clients, lc: Lifecycle, cfg: Config, p: Progress) -> None:
-    if p.heartbeat_timeout is not None:
-        return
-    try:
-        got = ed_aws.hook_timeouts(c.autoscaling, lc.asg_name, lc.hook_name)
-    except (ClientError, BotoCoreError) as exc:  # the configured fallback is safe; say so
-        log("warning", "hook_timeouts_unknown", error=ed_aws.error_code(exc), detail=str(exc)[:300],
-            assumed_heartbeat_timeout=cfg.fallback_heartbeat, **ids(lc))
-        got = None
-    heartbeat, global_ = got or (cfg.fallback_heartbeat, min(100 * cfg.fallback_heartbeat, 172800))
-    p.heartbeat_timeout, p.global_timeout = heartbeat, global_
+def timeouts(c: Clients, lc: Lifecycle, cfg: Config, p: Progress) -> tuple[int, int]:
+    """(heartbeat timeout, global timeout) of the hook: read once, then carried in Progress."""
+    if p.heartbeat_timeout is None or p.global_timeout is None:
+        got, error = None, "hook_not_found"
+        try:
+            got = ed_aws.hook_timeouts(c.autoscaling, lc.asg_name, lc.hook_name)
+        except (ClientError, BotoCoreError) as exc:  # the configured fallback is safe; say so
+            error = f"{ed_aws.error_code(exc)}: {str(exc)[:300]}"
+        if got is None:
+            log("warning", "hook_timeouts_unknown", error=error,
+                assumed_heartbeat_timeout=cfg.fallback_heartbeat, **ids(lc))
+        p.heartbeat_timeout, p.global_timeout = got or (
+            cfg.fallback_heartbeat, min(100 * cfg.fallback_heartbeat, 172800))
+    return p.heartbeat_timeout, p.global_timeout
 
 
 def schedule(c: Clients, cfg: Config, lc: Lifecycle, p: Progress, delay: int) -> None:
@@ -167,10 +170,9 @@ def schedule(c: Clients, cfg: Config, lc: Lifecycle, p: Progress, delay: int) ->
 def process(c: Clients, cfg: Config, work: Work) -> dict[str, Any]:
     lc, now = work.lifecycle, CLOCK()
     p = work.progress or Progress(started_at=min(lc.time or now, now))
-    timeouts(c, lc, cfg, p)
-    assert p.heartbeat_timeout is not None and p.global_timeout is not None
-    deadline = p.started_at + min(cfg.drain_max_seconds, p.global_timeout - SAFETY_MARGIN)
-    delay = max(1, min(cfg.recheck_delay, p.heartbeat_timeout // 2, 900))
+    heartbeat_timeout, global_timeout = timeouts(c, lc, cfg, p)
+    deadline = p.started_at + min(cfg.drain_max_seconds, global_timeout - SAFETY_MARGIN)
+    delay = max(1, min(cfg.recheck_delay, heartbeat_timeout // 2, 900))
     elapsed = round(now - p.started_at, 1)
     counts: ed_aws.TaskCount | None = None
     try:
@@ -213,7 +215,7 @@ def process(c: Clients, cfg: Config, work: Work) -> dict[str, Any]:
         log("warning", "heartbeat_failed", error=ed_aws.error_code(exc), detail=str(exc)[:300], **ids(lc))
     schedule(c, cfg, lc, p, delay)
     return log("info", "waiting" if counts is not None else "retry_scheduled", recheck_in_seconds=delay,
-               deadline_in_seconds=round(deadline - now), heartbeat_timeout=p.heartbeat_timeout,
+               deadline_in_seconds=round(deadline - now), heartbeat_timeout=heartbeat_timeout,
                **ids(lc), **where_fields, **task_fields)
 
 

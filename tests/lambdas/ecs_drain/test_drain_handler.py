@@ -416,3 +416,17 @@ def test_list_pages_are_followed(world, capsys):
     assert only(log_lines(capsys.readouterr().out), "waiting")["running_tasks"] == 5
     assert ci_tokens == [None, "2", "4"]
     assert task_tokens == [None, "2", "4", None]  # desiredStatus RUNNING in 3 pages, then STOPPED (none)
+
+
+def test_unknown_hook_uses_the_configured_heartbeat_and_says_so(world, capsys):
+    w = world
+    w.cluster("prod")
+    iid = w.instance(ECS_CONFIG)
+    w.run_tasks("prod", w.register("prod", iid), 1)
+    w.hook()  # the ASG has "drain"; the message names a hook Auto Scaling does not describe
+    token = w.actions.start("ecs-asg", "renamed", iid)
+    assert w.h.handler(sns_event(lifecycle_message(iid, token, hook="renamed")), None)["outcomes"] == ["waiting"]
+    lines = log_lines(capsys.readouterr().out)
+    unknown = only(lines, "hook_timeouts_unknown")
+    assert unknown["error"] == "hook_not_found" and unknown["assumed_heartbeat_timeout"] == 300
+    assert only(lines, "waiting")["heartbeat_timeout"] == 300
