@@ -12,7 +12,7 @@ made again in a forked child, which would otherwise repeat its parent's ids.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import os
 import time
 from datetime import datetime, timezone
@@ -59,14 +59,17 @@ def from_datetime(d: datetime) -> str:
 
 _prefix = ""
 _seq = itertools.count()
-# Called in a forked child after the prefix changed (compiled loggers copy prefix and counter).
+# next(_ids) -> prefix + decimal counter, entirely in C (map over the count): no bytecode.
+_ids: Iterator[str] = iter(())
+# Called in a forked child after the prefix changed (compiled loggers copy these globals).
 fork_hooks: list[Callable[[], None]] = []
 
 
 def _new_prefix() -> None:
-    global _prefix, _seq
+    global _prefix, _seq, _ids
     _prefix = os.urandom(6).hex() + "-"
     _seq = itertools.count()
+    _ids = map(_prefix.__add__, map(str, _seq))
 
 
 def _after_fork() -> None:
@@ -82,4 +85,9 @@ if hasattr(os, "register_at_fork"):
 
 def new_log_id() -> str:
     """Unique per record: 12 random hex digits per process, then a decimal counter."""
-    return f"{_prefix}{next(_seq)}"
+    return next(_ids)
+
+
+def ids_taken() -> int:
+    """How many log ids this process has made (repr(count(7)) == "count(7)")."""
+    return int(repr(_seq)[6:-1])

@@ -107,11 +107,12 @@ _TO_EXTRA = """\
 
 _SOURCE = """\
 def {NAME}({SIGNATURE}):
-    ts = None
+    ts = lid = None
     try:
 {POSITIONAL_CHECK}
 {TIMESTAMP}
-        rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": f"{PREFIX}{next(SEQ)}"}
+        lid = next(IDS)
+        rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": lid}
         ex = None
         ctx = CTX_GET()
         if ctx:
@@ -134,8 +135,7 @@ def {NAME}({SIGNATURE}):
     if line is None:
         # outside the except block, so that sys.exc_info() is still the caller's exception
 {POSITIONAL}
-        return SLOW(SEV, event, {ALL_KW}, ts, BOUND)
-    COUNT()
+        return SLOW(SEV, event, {ALL_KW}, ts, BOUND, lid)
 {WRITE}
 """
 

@@ -452,7 +452,8 @@ def fallback_record(table: str, raw: dict[str, Any], why: Violation, redact: Red
         v = raw.get(key)
         if type(v) is str and utf8_ok(v):
             out[key] = cut(v, limit)
-    out.setdefault("log_id", new_log_id())
+    if "log_id" not in out:
+        out["log_id"] = new_log_id()
     out["logger"] = "shipper"
     out["message"] = (f"shipper: a {table} record could not be repaired: field {why.field!r} "
                       f"breaks rule {why.rule!r} ({why.message})")
@@ -496,6 +497,8 @@ def compile_fitter(table: Any, mode: str = "safe", *,
             return fitter.fit(raw, ch)
         except Unfixable as exc:
             ch.change("fallback_error_record", exc.violation.field, None, exc.violation.message)
+            if "log_id" not in raw:
+                _stats.not_emitted()  # the id the fallback takes is not a written record
             return fallback_record(table.name, raw, exc.violation, redact, ch)
         finally:
             ch.commit()

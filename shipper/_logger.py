@@ -90,7 +90,7 @@ class Core:
             "FROM_EPOCH": _clock.from_epoch, "CTX_GET": get_context,
             "SPEC_GET": specs.get, "SAFE_KEYS": safe_keys, "LEARN": learn,
             "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
-            "MAXB": cfg.max_line_bytes, "COUNT": _stats.count_emitted,
+            "MAXB": cfg.max_line_bytes,
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
             "POSITIONAL": self.positional,
             "STANDARD": STANDARD_ATTRS, "DECLARED": frozenset(specs),
@@ -117,8 +117,7 @@ class Core:
         return self._compile(self.method_source, {"SEV": severity, "BOUND": bound}, "log_method")
 
     def _compile(self, source: str, env: dict[str, Any], name: str) -> Any:
-        fn = compile_function(source, {**self._env, **env, "PREFIX": _clock._prefix,
-                                       "SEQ": _clock._seq}, name)
+        fn = compile_function(source, {**self._env, **env, "IDS": _clock._ids}, name)
         # The log id's prefix and counter are globals of the function (a module attribute
         # lookup per record costs more); a forked child gets new ones through this list.
         self._namespaces.append(weakref.ref(fn))
@@ -128,8 +127,7 @@ class Core:
         for ref in self._namespaces:
             fn = ref()
             if fn is not None:
-                fn.__globals__["PREFIX"] = _clock._prefix
-                fn.__globals__["SEQ"] = _clock._seq
+                fn.__globals__["IDS"] = _clock._ids
 
     def _sink_error(self) -> None:
         _stats.add("sink_error")
@@ -150,37 +148,44 @@ class Core:
                "args": first}
         if self.service is not None:
             raw["service"] = self.service
+        raw["log_id"] = _clock.new_log_id()
         record, line = self._fallback(raw, why, ch)
         ch.commit()
-        _stats.count_emitted()
         try:
             self.sink.emit(line, record)
         except Exception:  # noqa: BLE001
             _stats.add("sink_error")
 
     def slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
-             bound: dict[str, Any]) -> None:
-        """Repair, account, emit. Safe mode: never raises. Strict: raises RecordError."""
+             bound: dict[str, Any], log_id: str | None = None) -> None:
+        """Repair, account, emit. Safe mode: never raises. Strict: raises RecordError.
+
+        `log_id` is the id the fast path already took (each id is one written record: that is
+        how "emitted" is counted), or None to take one here."""
+        if log_id is None:
+            log_id = _clock.new_log_id()
         try:
-            self._slow(severity, event, kw, ts, bound)
+            self._slow(severity, event, kw, ts, bound, log_id)
         except RecordError:
+            _stats.not_emitted()
             if self.strict:
                 raise
             _stats.add("internal_error")
         except Exception as exc:  # noqa: BLE001 - safe mode promises the app never sees one
+            _stats.not_emitted()
             if self.strict and not isinstance(exc, OSError):
                 raise
             _stats.add("internal_error")
             self._last_resort(severity, exc)
 
     def _slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
-              bound: dict[str, Any]) -> None:
+              bound: dict[str, Any], log_id: str) -> None:
         if self.extra is not None:
             for key in kw:  # names seen once are fast-path names from now on (if safe)
                 if key not in self.declared and type(key) is str:
                     self.learn(key)
         ch = Changes(self.name, self.strict)
-        raw = self.raw_record(severity, event, kw, ts, bound, ch)
+        raw = self.raw_record(severity, event, kw, ts, bound, ch, log_id)
         try:
             record = self.fitter.fit(raw, ch)
             line = fit_line(record, self.max_bytes, ch, self.name)
@@ -191,20 +196,20 @@ class Core:
                 raise RecordError(self.name, "", "max_line_bytes", str(exc)) from None
             record, line = self._fallback(raw, Violation("", "max_line_bytes", str(exc)), ch)
         ch.commit()
-        _stats.count_emitted()
         try:
             self.sink.emit(line, record)
         except Exception:  # noqa: BLE001
             _stats.add("sink_error")
 
     def raw_record(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
-                   bound: dict[str, Any], ch: Changes) -> dict[str, Any]:
+                   bound: dict[str, Any], ch: Changes, log_id: str | None = None
+                   ) -> dict[str, Any]:
         """Envelope + context + bound + event + call fields, before any repair."""
         raw: dict[str, Any] = {"timestamp": ts if ts is not None else _clock.now(),
                                "severity": severity}
         if self.service is not None:
             raw["service"] = self.service
-        raw["log_id"] = _clock.new_log_id()
+        raw["log_id"] = log_id if log_id is not None else _clock.new_log_id()
         ctx = get_context()
         for k, v in ctx.items():
             if self.extra is not None or k in self.declared:
@@ -275,9 +280,8 @@ class Core:
                                  f"{type(exc).__name__}"}
             if self.service is not None:
                 record["service"] = self.service
-            self.sink.emit(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), record)
-            _stats.count_emitted()
             _stats.add("fallback_error_record")
+            self.sink.emit(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), record)
         except Exception:  # noqa: BLE001
             _stats.add("sink_error")
 

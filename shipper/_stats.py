@@ -8,24 +8,36 @@ are reset in a forked child, whose parent's counts are not its own.
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 
-# The hot path counts emitted records with `next()` on an itertools.count: one C call, atomic
-# under the GIL, no lock. Everything else (repairs) is rare and takes a lock.
+# Every record written carries a log id, and every log id is taken by a record that is then
+# written, except the few counted in `_not_emitted` (strict mode raised, an internal failure).
+# So "emitted" costs the hot path nothing: it is the log-id counter minus those.
 _lock = threading.Lock()
 _counts: dict[str, int] = {}
-_emitted = itertools.count()
-_emitted_base = 0
-
-# Bound once; the logger calls this per record.
-count_emitted = _emitted.__next__
+_base = 0
+_not_emitted = 0
 
 
-def _emitted_now() -> int:
-    # repr(count(7)) == "count(7)": the only way to read an itertools.count without advancing it.
-    return int(repr(_emitted)[6:-1])
+def _ids() -> int:
+    from ._clock import ids_taken
+
+    return ids_taken()
+
+
+def not_emitted() -> None:
+    """A log id was taken for a record that was not written."""
+    global _not_emitted
+    with _lock:
+        _not_emitted += 1
+
+
+def count_emitted() -> None:
+    """Kept for callers that emit without taking a log id (none in shipper itself)."""
+    global _base
+    with _lock:
+        _base -= 1
 
 
 def add(reason: str, n: int = 1) -> None:
@@ -44,23 +56,26 @@ def stats() -> dict[str, int]:
     """Counters by reason since start (or `reset_stats()`); "emitted" is records written."""
     with _lock:
         out = dict(_counts)
-    emitted = _emitted_now() - _emitted_base
+        emitted = _ids() - _base - _not_emitted
     if emitted:
-        out["emitted"] = out.get("emitted", 0) + emitted
+        out["emitted"] = emitted
     return out
 
 
 def reset_stats() -> None:
-    global _emitted_base
+    global _base, _not_emitted
     with _lock:
         _counts.clear()
-        _emitted_base = _emitted_now()
+        _base = _ids()
+        _not_emitted = 0
 
 
 def _after_fork() -> None:
-    global _lock
+    global _lock, _base, _not_emitted
     _lock = threading.Lock()
-    reset_stats()
+    _counts.clear()
+    _base = 0  # the child's log-id counter starts again at 0 (_clock's fork hook ran first)
+    _not_emitted = 0
 
 
 if hasattr(os, "register_at_fork"):
