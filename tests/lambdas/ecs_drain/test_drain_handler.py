@@ -430,3 +430,28 @@ def test_unknown_hook_uses_the_configured_heartbeat_and_says_so(world, capsys):
     unknown = only(lines, "hook_timeouts_unknown")
     assert unknown["error"] == "hook_not_found" and unknown["assumed_heartbeat_timeout"] == 300
     assert only(lines, "waiting")["heartbeat_timeout"] == 300
+
+
+def test_through_moto_sns_as_auto_scaling_publishes_it(world, capsys):
+    """The lifecycle message goes through a real (moto) SNS topic; what the topic delivers to
+    an SQS subscription is fed to the handler both as a Lambda SNS record and as an SQS body."""
+    w = world
+    import boto3
+
+    w.cluster("prod")
+    iid = w.instance(ECS_CONFIG)
+    w.register("prod", iid)
+    w.hook()
+    sns = boto3.client("sns", region_name="us-east-1")
+    topic = sns.create_topic(Name="ecs-drain-lifecycle")["TopicArn"]
+    inbox = w.sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = w.sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    token = w.actions.start("ecs-asg", "drain", iid)
+    sns.publish(TopicArn=topic, Message=json.dumps(lifecycle_message(iid, token)))
+    [delivered] = w.sqs.receive_message(QueueUrl=inbox)["Messages"]
+    envelope = json.loads(delivered["Body"])
+    assert envelope["Type"] == "Notification"
+    assert w.h.handler({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": envelope}]},
+                       None)["outcomes"] == ["drained"]
+    assert w.h.handler(sqs_event([("m", delivered["Body"])]), None)["outcomes"] == ["already_completed"]
