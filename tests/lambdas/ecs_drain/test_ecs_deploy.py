@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -145,3 +146,14 @@ def test_zip_builds_and_runs_from_the_zip_alone(tmp_path, name):
                               "CLUSTERS": "a b", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"})
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == expect
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not installed")
+def test_terraform_files_parse_and_are_formatted(tmp_path):
+    """`terraform fmt -check` parses the HCL offline (validate would need the provider download)."""
+    files = ["ecs_drain.tf", "ecs_agent_watch.tf", "variables_ecs.tf", "outputs_ecs.tf"]
+    for f in files:
+        shutil.copy(TF / f, tmp_path / f)
+    out = subprocess.run(["terraform", "fmt", "-check", "-list=true", *files], cwd=tmp_path, check=False,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
