@@ -150,6 +150,15 @@ _WRITE_FD = """    ACQUIRE()
     finally:
         RELEASE()"""
 
+# The same without the lock, for fds whose writes cannot interleave (regular files, /dev/null).
+_WRITE_FD_NOLOCK = """\
+    try:
+        n = WRITE(FD, line)
+        if n != len(line):
+            FINISH_LOCKED(line, n)
+    except Exception:
+        SINK_ERROR()"""
+
 _WRITE_SINK = """    try:
         EMIT(line, rec)
     except Exception:
@@ -266,7 +275,8 @@ _STDLIB_EXTRA = """\
 
 
 def generate_source(table: Any, *, service: bool, stdlib: bool,
-                    specs: dict[str, tuple[Any, ...]] | None = None, inline_fd: bool = False) -> str:
+                    specs: dict[str, tuple[Any, ...]] | None = None,
+                    inline_fd: bool | str = False) -> str:
     """The source of one logging function for `table` (exposed for tests and curiosity)."""
     if specs is None:
         specs = column_specs(table, lambda k: False)
@@ -330,7 +340,8 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
                        ("{POSITIONAL_CHECK}", "        if _positional is not _M:\n"
                         "            raise _Slow" if params and not stdlib else ""),
                        ("{EVENT}", event), ("{PARAMS}", param_code), ("{ALL_KW}", all_kw),
-                       ("{WRITE}", _WRITE_FD if inline_fd else _WRITE_SINK),
+                       ("{WRITE}", (_WRITE_FD if inline_fd != "nolock" else _WRITE_FD_NOLOCK)
+                        if inline_fd else _WRITE_SINK),
                        ("{REQUIRED}", req or "        pass")):
         src = src.replace(key, value)
     return src

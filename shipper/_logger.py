@@ -97,10 +97,14 @@ class Core:
             "NSTD": _standard_count(), "ISLICE": itertools.islice, "DICT": dict,
             "ROUND": round,
         }
-        inline_fd = type(sink).emit is FdSink.emit  # a plain fd: write inline, no call
+        # a plain fd: write inline, no call; without the lock where writes cannot interleave
+        inline_fd: bool | str = type(sink).emit is FdSink.emit
         if inline_fd:
             env.update({"FD": sink.fd, "WRITE": os.write, "FINISH": sink.finish,
+                        "FINISH_LOCKED": sink.finish_locked,
                         "ACQUIRE": sink._lock.acquire, "RELEASE": sink._lock.release})
+            if not sink.locked:
+                inline_fd = "nolock"
         self.learn = learn
         self._env = env
         service = cfg.service is not None

@@ -96,3 +96,41 @@ def test_import_shipper_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "False"]
+
+
+def test_lock_only_where_writes_can_interleave(tmp_path: Any) -> None:
+    from shipper.sinks._fd import needs_lock
+
+    r, w = os.pipe()
+    with open(tmp_path / "f", "wb") as f, open(os.devnull, "wb") as null:
+        assert needs_lock(w) and not needs_lock(f.fileno()) and not needs_lock(null.fileno())
+    os.close(r)
+    os.close(w)
+    assert needs_lock(10_000)  # not an open fd: when in doubt, lock
+
+
+def test_many_threads_on_a_pipe_keep_lines_whole(clean: None) -> None:
+    import threading
+
+    r, w = os.pipe()
+    shipper.configure(sink=FileSink(w), registry=SCHEMAS)
+    log = shipper.get_logger()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(read_fd(r)))
+    reader.start()
+
+    def work(n: int) -> None:
+        for i in range(40):
+            log.info("t", n=n, i=i, blob="p" * 9000)  # over PIPE_BUF
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os.close(w)
+    reader.join()
+    os.close(r)
+    lines = chunks[0].split(b"\n")[:-1]
+    assert len(lines) == 160
+    assert all(orjson.loads(line)["message"] == "t" for line in lines)
