@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shipper._cli.load",
     "shipper._cli.query",
     "shipper._cli.alarms",
+    "shipper._cli.fluentd",
 )
 
 
