@@ -365,6 +365,10 @@ def parser_filter(d: Element, record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _backref(m: re.Match[str], n: int) -> str:
+    return (m.group(n) or "") if n <= m.re.groups else ""
+
+
 def rewrite_tag(d: Element, tag: str, record: dict[str, Any]) -> str | None:
     """rewrite_tag_filter 2.x: the first rule whose key's value (to_s) matches; an empty value
     skips the rule unless `invert true`; no rule: None (fluentd drops the event)."""
@@ -380,7 +384,7 @@ def rewrite_tag(d: Element, tag: str, record: dict[str, Any]) -> str | None:
             continue
         new = rule.get("tag", "").replace("${tag}", tag)
         if m is not None:
-            new = re.sub(r"\$(\d)", lambda g: (m.group(int(g[1])) or "") if int(g[1]) <= (m.re.groups) else "", new)
+            new = re.sub(r"\$(\d)", lambda g, m=m: _backref(m, int(g[1])), new)
         if "${" in new:
             raise Unsupported(f"tag placeholder in {new!r}")
         return new

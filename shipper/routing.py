@@ -20,7 +20,7 @@ from typing import Any
 
 from .registry import DEFAULT_TABLE, RAW_TABLE, ROUTING_KEY
 
-__all__ = ["route_table", "route_line", "is_unknown_table", "ROUTING_KEY", "DEFAULT_TABLE", "RAW_TABLE"]
+__all__ = ["DEFAULT_TABLE", "RAW_TABLE", "ROUTING_KEY", "is_unknown_table", "route_line", "route_table"]
 
 
 def route_table(record: dict[str, Any], tables: Collection[str] | None = None) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from support import REPO
 
 DOCKERFILE = REPO / "fluentd" / "Dockerfile"
@@ -65,7 +64,7 @@ def test_has_a_health_check(ins):
     assert "24220" in (REPO / "fluentd" / "fluent.conf").read_text()
 
 
-SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL)", re.I)
+SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL)", re.IGNORECASE)
 
 
 def test_no_secrets_in_the_image(ins):
@@ -74,7 +73,7 @@ def test_no_secrets_in_the_image(ins):
             for name in re.findall(r"(\w+)=", rest) or [rest.split()[0]]:
                 assert not SECRET.search(name), f"{op} {rest}"
         if op in ("COPY", "ADD"):
-            assert not re.search(r"\.json\b(?!.*schemas)|\.pem|\.p12|key|cred|\.env", rest, re.I), rest
+            assert not re.search(r"\.json\b(?!.*schemas)|\.pem|\.p12|key|cred|\.env", rest, re.IGNORECASE), rest
             assert not rest.startswith("--from"), rest
     assert all(op != "ADD" for op, _ in ins), "use COPY, not ADD"
     copied = {r.split()[0] for op, r in ins if op == "COPY"}

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import REPO, SCHEMAS
 
 from shipper.fluentd_conf import Dropped, Element, Router, expand, glob_match, load, parse
 from shipper.registry import DEFAULT_TABLE, RAW_TABLE, load_registry
 from shipper.routing import route_line, route_table
 from shipper.targets.fluentd import DRIVER_FIELDS, SETTINGS
-from support import REPO, SCHEMAS
 
 CONF = REPO / "fluentd" / "fluent.conf"
 T0 = 1795860000.25  # the time fluentd received the event

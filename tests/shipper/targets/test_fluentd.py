@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import REPO, SCHEMAS, base_table
 
 from shipper._generated import generated_files
 from shipper.cli import main
 from shipper.fluentd_conf import parse
 from shipper.registry import load_registry
 from shipper.targets.fluentd import render
-from support import REPO, SCHEMAS, base_table
 
 CONF = REPO / "fluentd" / "fluent.conf"
 
