@@ -118,8 +118,8 @@ def parse(text: str) -> Element:
     """The config as a tree under a root element named `ROOT`."""
     root = Element("ROOT")
     stack = [root]
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    for lineno, raw in enumerate(text.split("\n"), start=1):  # fluentd splits on \n only
+        line = raw.strip(" \t\r\f\v")
         if not line or line.startswith("#"):
             continue
         if line.startswith("</"):
