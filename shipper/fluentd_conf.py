@@ -52,7 +52,7 @@ class Element:
 
 _OPEN = re.compile(r"<\s*([A-Za-z_@][\w@.-]*)(?:\s+([^>]*?))?\s*>$")
 _CLOSE = re.compile(r"</\s*([A-Za-z_@][\w@.-]*)\s*>$")
-_KEY = re.compile(r"([^\s]+)(?:\s+(.*))?$")
+_KEY = re.compile(r"([^ \t]+)(?:[ \t]+(.*))?$", re.DOTALL)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "#": "#", "0": "\0", "s": " "}
 
 
@@ -141,7 +141,8 @@ def parse(text: str) -> Element:
         if line.startswith("@include"):
             raise ConfigSyntaxError(lineno, "@include is not supported")
         m = _KEY.match(line)
-        assert m
+        if m is None:  # pragma: no cover - a stripped non-empty line always has a key
+            raise ConfigSyntaxError(lineno, f"cannot read {line!r}")
         key, rest = m.group(1), m.group(2) or ""
         if key in stack[-1].params:
             raise ConfigSyntaxError(lineno, f"{key} given twice in <{stack[-1].name}>")
@@ -285,8 +286,16 @@ def ruby_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(body.replace(r"\z", r"\Z"), flags)
 
 
+class Buffered(Exception):
+    """The event is held by a filter (a Docker partial message waiting for its other pieces)."""
+
+
+PARTIAL_KEYS = ("partial_message", "partial_id", "partial_ordinal", "partial_last")
+
+
 class Router:
     def __init__(self, root: Element):
+        self._partials: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.root = root
         self.labels = {e.arg: e for e in root.children("label")}
         self.by_id = {e.get("@id"): e for e in root.walk() if e.get("@id")}
@@ -329,14 +338,45 @@ class Router:
                 path: list[str]) -> dict[str, Any]:
         t = d.get("@type")
         if t == "concat":
-            if any(k.startswith("partial_") for k in record):
-                raise Unsupported("joining partial messages is not simulated")
-            return record
+            return self._concat(d, tag, record)
         if t == "parser":
             return parser_filter(d, record)
         if t == "record_transformer":
             return record_transformer(d, tag, record, time)
         raise Unsupported(f"filter @type {t}")
+
+
+    def _concat(self, d: Element, tag: str, record: dict[str, Any]) -> dict[str, Any]:
+        """fluent-plugin-concat with use_partial_metadata (docker-fluentd): pieces carrying
+        partial_message "true" are held by partial_id until the one with partial_last "true",
+        then joined in partial_ordinal order; a record without the metadata passes as it is."""
+        if d.get("use_partial_metadata") != "true" or d.get("partial_key") or d.get("multiline_start_regexp"):
+            raise Unsupported("concat other than use_partial_metadata")
+        if record.get("partial_message") != "true":
+            return record
+        key = d.get("key", "message")
+        pieces = self._partials.setdefault((tag, str(record.get("partial_id"))), [])
+        pieces.append(record)
+        if record.get("partial_last") != "true":
+            raise Buffered()
+        del self._partials[(tag, str(record.get("partial_id")))]
+        pieces.sort(key=lambda r: int(r.get("partial_ordinal", 0)))
+        out = dict(pieces[0])
+        out[key] = (d.get("separator", "\n")).join(str(p.get(key, "")) for p in pieces)
+        if d.get("keep_partial_metadata") != "true":
+            for k in PARTIAL_KEYS:
+                out.pop(k, None)
+        return out
+
+    def route_stream(self, events: list[tuple[str, dict[str, Any]]], *, time: float = 0.0) -> list[Delivery]:
+        """Route events in order; pieces held by a filter yield no delivery until complete."""
+        out = []
+        for tag, record in events:
+            try:
+                out.append(self.route(tag, record, time=time))
+            except Buffered:
+                continue
+        return out
 
 
 def parser_filter(d: Element, record: dict[str, Any]) -> dict[str, Any]:

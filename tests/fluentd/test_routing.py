@@ -278,3 +278,40 @@ def test_settings_come_from_the_environment_with_defaults():
     assert expand(o.get("json_key"), keyed) == "/run/secrets/k.json"
     (buf,) = o.children("buffer")
     assert expand(buf.get("path"), {"LOGBRIDGE_BUFFER_DIR": "/b"}) == "/b/bigquery/app_log"
+
+
+# ------------------------------------------------------------------ partial messages
+
+def test_docker_partial_messages_are_joined_before_parsing(router):
+    rec = {"log_table": "app_log", "timestamp": "2026-11-28T10:00:00Z", "severity": "INFO",
+           "message": "m" * 40_000, "log_id": "p1"}
+    line = json.dumps(rec)
+    pieces = [line[i:i + 16384] for i in range(0, len(line), 16384)]
+    assert len(pieces) == 3
+    events = []
+    for n, piece in enumerate(pieces, start=1):
+        meta = {"partial_message": "true", "partial_id": "abc", "partial_ordinal": str(n),
+                "partial_last": "true" if n == len(pieces) else "false"}
+        events.append(("app.api", {**docker(piece), **meta}))
+    # another container's whole line in between is not held back
+    events.insert(1, ("app.web", docker("plain")))
+    out = router.route_stream(events, time=T0)
+    assert [d.table for d in out] == [RAW_TABLE, DEFAULT_TABLE]
+    joined = out[1].record
+    assert joined["message"] == rec["message"] and joined["log_id"] == "p1"
+    assert not any(k.startswith("partial_") for k in joined)
+
+
+# ------------------------------------------------------------------ replay through shipper load
+
+@pytest.mark.parametrize("table", ["access_log", "app_log", "raw_log"])
+def test_a_secondary_row_with_its_table_put_back_routes_to_the_same_table(router, table):
+    """README's replay recipe: rows of failed/<table>/ plus log_table -> shipper load's route."""
+    from shipper.load._records import parse_line
+
+    line = "not json" if table == RAW_TABLE else json.dumps(
+        {"log_table": table, "timestamp": "2026-11-28T10:00:00Z", "severity": "INFO", "message": "m"})
+    d = router.route("app.api", docker(line), time=T0)
+    assert d.table == table
+    replayed = json.dumps({**d.record, "log_table": table}).encode()
+    assert parse_line(replayed, True, lambda: "2026-11-28T10:00:00Z").table == table
