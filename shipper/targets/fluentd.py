@@ -112,7 +112,10 @@ def _output(table: Table) -> list[str]:
     if table.insert_id_field:
         lines.append(f"    insert_id_field {table.insert_id_field}")
     p = table.partitioning
-    if p is not None:
+    if p is not None and p.granularity not in ("DAY", "HOUR"):
+        # the plugin knows only day/hour partitioning; it matters only when it creates a table
+        lines.append(f"    # partitioned by {p.granularity} on {p.field}: made by `shipper tables`, not here")
+    elif p is not None:
         lines += [f"    time_partitioning_type {p.granularity.lower()}",
                   f"    time_partitioning_field {p.field}"]
         if p.expiration_days is not None:

@@ -125,3 +125,13 @@ def test_outputs_follow_the_registry(registry):
         assert buf.get("@type") == "file" and buf.get("chunk_limit_records") == "500"
         (sec,) = o.children("secondary")
         assert sec.get("@type") == "secondary_file" and t.name in sec.get("directory")
+
+
+def test_month_partitioning_is_left_to_shipper_tables(make_registry):
+    doc = base_table("monthly")
+    doc["x-bigquery"] = {"partitioning": {"field": "timestamp", "granularity": "MONTH"},
+                         "clustering": ["service"]}
+    reg = load_registry(make_registry({"monthly": [doc]}, with_real_tables=True))
+    (o,) = [e for e in parse(render(reg)).walk() if e.get("table") == "monthly"]
+    assert o.get("time_partitioning_type") is None and o.get("clustering_fields") == '["service"]'
+    assert o.children("secondary")
