@@ -315,3 +315,11 @@ def test_a_secondary_row_with_its_table_put_back_routes_to_the_same_table(router
     assert d.table == table
     replayed = json.dumps({**d.record, "log_table": table}).encode()
     assert parse_line(replayed, True, lambda: "2026-11-28T10:00:00Z").table == table
+
+
+def test_a_structured_record_under_another_tag_still_reaches_its_table(router):
+    """FluentSink(tag_prefix=...) other than `shipper`: the Docker path is a superset (no `log`:
+    concat and parser leave the record alone, the same table rules apply)."""
+    rec = {"log_table": "access_log", "timestamp": "2026-11-28T10:00:00Z", "severity": "INFO"}
+    d = router.route("myco.api", rec, time=T0)
+    assert d.table == "access_log" and d.record == {k: v for k, v in rec.items() if k != "log_table"}
