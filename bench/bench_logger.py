@@ -22,8 +22,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,7 @@ BELOW = ["shipper", "structlog", "structlog_bound", "stdlib_json"]
 # -- the cases (each runs in its own process) ------------------------------------------------
 
 def _devnull_text() -> Any:
-    return open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    return open(os.devnull, "w")
 
 
 def setup(case: str) -> Any:
@@ -132,8 +133,8 @@ def _verify_shipper(case: str) -> None:
     import orjson
 
     import shipper
-    from shipper._fit import check_record
     from shipper._config import registry
+    from shipper._fit import check_record
     from shipper.sinks import FileSink
 
     with tempfile.TemporaryDirectory() as tmp:

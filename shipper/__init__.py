@@ -14,9 +14,19 @@ from __future__ import annotations
 TYPE_CHECKING = False
 
 __all__ = [
-    "get_logger", "Logger", "configure", "bind_context", "unbind_context", "clear_context",
-    "context", "stats", "reset_stats", "RecordError", "Violation", "StdlibHandler",
+    "Logger",
+    "RecordError",
+    "StdlibHandler",
+    "Violation",
+    "bind_context",
+    "clear_context",
+    "configure",
+    "context",
+    "get_logger",
     "install_stdlib",
+    "reset_stats",
+    "stats",
+    "unbind_context",
 ]
 
 _LAZY = {
@@ -46,7 +56,7 @@ if TYPE_CHECKING:
     from ._stdlib import StdlibHandler, install_stdlib
 
 
-def __getattr__(name: str) -> "Any":
+def __getattr__(name: str) -> Any:
     spec = _LAZY.get(name)
     if spec is None:
         raise AttributeError(f"module 'shipper' has no attribute {name!r}")

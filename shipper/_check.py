@@ -225,4 +225,4 @@ def _check_value(f: Any, v: Any, path: str, out: list[Violation]) -> None:
         return
 
 
-__all__ = ["check_record", "valid_timestamp", "valid_date", "json_problem", "Violation"]
+__all__ = ["Violation", "check_record", "json_problem", "valid_date", "valid_timestamp"]

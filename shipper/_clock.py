@@ -12,9 +12,9 @@ made again in a forked child, which would otherwise repeat its parent's ids.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
 import os
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 _time_ns = time.time_ns
@@ -74,7 +74,7 @@ def _new_prefix() -> None:
 
 def _after_fork() -> None:
     _new_prefix()
-    for hook in list(fork_hooks):
+    for hook in fork_hooks:
         hook()
 
 

@@ -262,18 +262,6 @@ _STDLIB_FIELDS = """\
                 ex = None
 """
 
-_STDLIB_EXTRA = """\
-                t = type(v)
-                if (k in SAFE_KEYS or LEARN(k)) and (t is str or t is bool or v is None
-                        or (t is int and -9223372036854775808 <= v <= 9223372036854775807)
-                        or (t is float and v - v == 0.0)):
-                    if ex is None:
-                        ex = {}
-                    ex[k] = v
-                else:
-                    raise _Slow"""
-
-
 def generate_source(table: Any, *, service: bool, stdlib: bool,
                     specs: dict[str, tuple[Any, ...]] | None = None,
                     inline_fd: bool | str = False) -> str:
@@ -306,7 +294,6 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
         ts = _TS_CREATED
         name = "log_stdlib"
         all_kw = "{'logger': name, **{k: D[k] for k in D.keys() - STANDARD}}"
-        undeclared_code = ""
         event += ("\n        if type(name) is not str:\n            raise _Slow"
                   "\n        rec['logger'] = name") if table.field("logger") is not None else ""
         check_declared = _CHECK.replace("{UNDECLARED}", "                raise _Slow")

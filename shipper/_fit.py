@@ -37,8 +37,16 @@ from ._encode import (
 from ._errors import RecordError, Violation
 from ._redact import Redactor
 
-__all__ = ["check_record", "compile_fitter", "Violation", "RecordError", "Changes", "Unfixable",
-           "Fitter", "fallback_record"]
+__all__ = [
+    "Changes",
+    "Fitter",
+    "RecordError",
+    "Unfixable",
+    "Violation",
+    "check_record",
+    "compile_fitter",
+    "fallback_record",
+]
 
 FALLBACK_TABLE = "app_log"
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
@@ -57,7 +65,7 @@ class Unfixable(Exception):
 class Changes:
     """What happened to one record, by reason. Strict mode raises on the first real repair."""
 
-    __slots__ = ("table", "strict", "counts", "first")
+    __slots__ = ("counts", "first", "strict", "table")
 
     def __init__(self, table: str, strict: bool) -> None:
         self.table = table

@@ -21,7 +21,7 @@ import orjson
 from . import _clock, _config, _stats
 from ._check import ROUTING_KEY
 from ._context import get_context
-from ._encode import error_record, fit_line
+from ._encode import fit_line
 from ._errors import RecordError, Violation
 from ._fast import RESERVED, column_specs, compile_function, generate_source
 from ._fit import Changes, Fitter, Unfixable, fallback_record
@@ -49,7 +49,7 @@ def _standard_count() -> int:
 
 def _noop(*args: Any, **kwargs: Any) -> None:
     """What a level below the configured one is: nothing, not even a check."""
-    return None
+    return
 
 
 class Core:
@@ -175,7 +175,7 @@ class Core:
             if self.strict:
                 raise
             _stats.add("internal_error")
-        except Exception as exc:  # noqa: BLE001 - safe mode promises the app never sees one
+        except Exception as exc:
             _stats.not_emitted()
             if self.strict and not isinstance(exc, OSError):
                 raise
@@ -333,8 +333,16 @@ class Logger:
     logger whose records all carry the given fields.
     """
 
-    __slots__ = ("table", "_bound", "debug", "info", "warning", "error", "critical",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_bound",
+        "critical",
+        "debug",
+        "error",
+        "info",
+        "table",
+        "warning",
+    )
 
     def __init__(self, table: str = DEFAULT_TABLE, bound: dict[str, Any] | None = None) -> None:
         self.table = table

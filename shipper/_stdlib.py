@@ -17,8 +17,6 @@ from . import _config, _stats
 from ._clock import from_epoch
 from ._logger import DEFAULT_TABLE, STANDARD_ATTRS, Core, core_for
 
-
-
 _SEVERITY = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 
@@ -81,7 +79,7 @@ class StdlibHandler(logging.Handler):
                 core.slow(severity, message, fields, from_epoch(record.created), {})
                 return
             core.log_stdlib(severity, message, record.__dict__, record.created, record.name)
-        except Exception:  # noqa: BLE001 - strict mode's RecordError included: see below
+        except Exception:
             if self._core is not None and self._core.strict:
                 raise
             _stats.add("internal_error")

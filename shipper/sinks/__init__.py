@@ -12,7 +12,7 @@ from ._base import Sink
 from .file import FileSink
 from .stdout import StdoutSink
 
-__all__ = ["Sink", "StdoutSink", "FileSink", "FluentSink"]
+__all__ = ["FileSink", "FluentSink", "Sink", "StdoutSink"]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,12 +9,12 @@ from typing import Any
 
 import orjson
 import pytest
+from support import SCHEMAS
 
 import shipper
 from shipper import _config, _context, _stats
 from shipper.registry import load_registry
 from shipper.sinks import FileSink
-from support import SCHEMAS
 
 
 @pytest.fixture(scope="session")

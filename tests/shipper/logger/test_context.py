@@ -67,16 +67,16 @@ def test_asyncio_tasks_do_not_see_each_others_context(capture: Any) -> None:
 
 def test_threads_with_copy_context(capture: Any) -> None:
     log = shipper.get_logger()
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=30)
 
     def work(n: int) -> None:
         barrier.wait()
         log.info("in thread", n=n)
 
-    with shipper.context(request_id="parent"):
-        with ThreadPoolExecutor(4) as pool:
-            for n in range(4):
-                pool.submit(contextvars.copy_context().run, work, n).result
+    with shipper.context(request_id="parent"), ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, work, n) for n in range(4)]
+        for f in futures:
+            f.result(timeout=30)
     plain = threading.Thread(target=log.info, args=("no context",))
     plain.start()
     plain.join()

@@ -9,13 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
+from support import SCHEMAS
 
 import shipper
 from shipper import _config
 from shipper._logger import _noop
 from shipper.registry import ROUTING_KEY
 from shipper.sinks import FileSink
-from support import SCHEMAS
 
 TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
 ACCESS = dict(path="/version/endpoint", method="GET", status_code=200, latency=0.0123,

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 import pytest
+from support import SCHEMAS
 
 import shipper
 from shipper.sinks import FileSink, Sink, StdoutSink
-from support import SCHEMAS
 
 from .conftest import read_fd
 
