@@ -79,6 +79,17 @@ def stage_warehouse(ctx: dict[str, Any]) -> None:
     created = [tp.table.name for tp in plan.tables if tp.action == CREATE]
     print(f"{WAREHOUSE.relative_to(REPO)}: created {', '.join(created)} from schemas/ "
           f"({len(registry.tables)} tables)")
+    for table in registry.tables:
+        opts = []
+        if table.partitioning:
+            opts.append(f"partitioned by {table.partitioning.field} ({table.partitioning.granularity}) on BigQuery")
+        if table.clustering:
+            opts.append("clustered by " + ", ".join(table.clustering))
+        print(f"  {table.name} v{table.version}: {table.description}")
+        if opts:
+            print(f"    {'; '.join(opts)}")
+        print("    " + ", ".join(f"{f.name} {f.type}{'' if f.mode == 'NULLABLE' else ' ' + f.mode}"
+                                  for f in table.fields))
 
 
 # -- 2. app ------------------------------------------------------------------------------------
