@@ -7,9 +7,7 @@ model object: the one place these tests reach into moto."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from support import load_lambda_handler
 
 REPO = Path(__file__).resolve().parents[3]
 LAMBDA_DIR = REPO / "lambdas" / "ecs_agent_watch"
@@ -25,15 +24,7 @@ ACCOUNT = "123456789012"
 
 
 def load_handler() -> ModuleType:
-    name = "ecs_agent_watch_handler"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, LAMBDA_DIR / "handler.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_lambda_handler(LAMBDA_DIR, "ecs_agent_watch_handler")
 
 
 @dataclass

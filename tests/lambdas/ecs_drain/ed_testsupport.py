@@ -14,9 +14,7 @@ completed, and completing or heartbeating an unknown token fails with Auto Scali
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from support import load_lambda_handler
 
 REPO = Path(__file__).resolve().parents[3]
 LAMBDA_DIR = REPO / "lambdas" / "ecs_drain"
@@ -35,18 +34,7 @@ ENV_KEYS = ("RECHECK_QUEUE_URL", "CLUSTER_TAG_KEY", "RECHECK_DELAY_SECONDS", "DR
 
 
 def load_handler() -> ModuleType:
-    """handler.py with its directory on sys.path (appended: shadows nothing), under a unique name."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.append(str(LAMBDA_DIR))
-    name = "ecs_drain_handler"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, LAMBDA_DIR / "handler.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_lambda_handler(LAMBDA_DIR, "ecs_drain_handler")
 
 
 def user_data(text: str) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from support import load_lambda_handler
 
 REPO = Path(__file__).resolve().parents[3]
 LAMBDA_DIR = REPO / "lambdas" / "fluentd_metrics"
@@ -23,19 +22,7 @@ ENV_KEYS = ("METRICS_NAMESPACE", "METRICS_MODE", "METRICS_DIMENSIONS", "METRICS_
 
 
 def load_handler() -> ModuleType:
-    """Import handler.py the way the Lambda runtime does (its directory on sys.path), under a
-    unique module name so another Lambda's ``handler`` module cannot shadow it."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.append(str(LAMBDA_DIR))  # appended: its generic `handler` name shadows nothing
-    name = "fluentd_metrics_handler"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, LAMBDA_DIR / "handler.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_lambda_handler(LAMBDA_DIR, "fluentd_metrics_handler")
 
 
 def real_lines(name: str) -> list[str]:
