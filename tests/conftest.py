@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +56,18 @@ def make_registry(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """shipper's configuration, context and counters as in a fresh process, restored after."""
+    from shipper import _config, _context, _stats
+
+    for var in _config.ENV.values():
+        monkeypatch.delenv(var, raising=False)
+    _config.reset()
+    _context.clear_context()
+    _stats.reset_stats()
+    yield
+    _context.clear_context()
+    _config.reset()

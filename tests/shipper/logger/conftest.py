@@ -12,7 +12,6 @@ import pytest
 from support import SCHEMAS
 
 import shipper
-from shipper import _config, _context, _stats
 from shipper.registry import load_registry
 from shipper.sinks import FileSink
 
@@ -44,17 +43,6 @@ class Captured:
         assert len(recs) == 1, recs
         return recs[0]
 
-
-@pytest.fixture
-def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in _config.ENV.values():
-        monkeypatch.delenv(var, raising=False)
-    _config.reset()
-    _context.clear_context()
-    _stats.reset_stats()
-    yield
-    _context.clear_context()
-    _config.reset()
 
 
 @pytest.fixture

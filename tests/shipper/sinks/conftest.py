@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 import pytest
 
-from shipper import _config, _context, _stats
 from shipper.testing._forward_server import ForwardServer
 
 
@@ -17,17 +16,6 @@ def server() -> Iterator[ForwardServer]:
     with ForwardServer() as srv:
         yield srv
 
-
-@pytest.fixture
-def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in _config.ENV.values():
-        monkeypatch.delenv(var, raising=False)
-    _config.reset()
-    _context.clear_context()
-    _stats.reset_stats()
-    yield
-    _context.clear_context()
-    _config.reset()
 
 
 @pytest.fixture
