@@ -378,7 +378,7 @@ class FakeBigQueryAPI:
         names = {f["name"] for f in fields}
         tp = body.get("timePartitioning")
         if tp and tp.get("field") and tp["field"] not in names:
-            raise ApiError(400, "invalid", f"The field specified for time partitioning can only be of type TIMESTAMP, DATE or DATETIME. The type found is: NULL")
+            raise ApiError(400, "invalid", "The field specified for time partitioning can only be of type TIMESTAMP, DATE or DATETIME. The type found is: NULL")
         for c in (body.get("clustering") or {}).get("fields", []):
             if c not in names:
                 raise ApiError(400, "invalid", f"The field specified for clustering cannot be found in the schema. Invalid field: {c}.")
