@@ -61,15 +61,19 @@ def client(cfg: Config) -> Any:
     botocore's client-side parameter validation is off: it walked every value again and cost
     more CPU than the rest of the handler, and the data points are built valid here (names and
     dimension values checked, values finite and within ±2^360, ≤ 150 values per datum,
-    timestamps inside CloudWatch's window). CloudWatch still validates on its side."""
+    timestamps inside CloudWatch's window). CloudWatch still validates on its side. The
+    PutMetricData body itself is encoded by `fm_serialize` (botocore's shape walk was most of the
+    handler's CPU in api mode)."""
     global _client
     if _client is None:
         import boto3
         from botocore.config import Config as BotoConfig
 
-        _client = boto3.client("cloudwatch", config=BotoConfig(
+        from fm_serialize import install
+
+        _client = install(boto3.client("cloudwatch", config=BotoConfig(
             retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
-            connect_timeout=5, read_timeout=15, parameter_validation=False))
+            connect_timeout=5, read_timeout=15, parameter_validation=False)))
     return _client
 
 
