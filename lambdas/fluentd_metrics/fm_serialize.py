@@ -7,17 +7,24 @@ PutMetricData body is the parameters as JSON with timestamps as epoch seconds; t
 are plain dicts, strings and finite floats built by `fm_publish.to_api`, so `json.dumps` gives
 the same body. Only PutMetricData on the JSON protocol takes this path; botocore still builds
 the URL, headers, signature and retries, and every other call (and any other protocol) is
-serialized by botocore as before. `tests/lambdas/fluentd_metrics` checks the body against
-botocore's own serializer.
+serialized by botocore as before. Bodies of 10 KB and more are gzipped here (CloudWatch accepts
+gzip for PutMetricData), at a cheaper level than botocore's. `tests/lambdas/fluentd_metrics`
+checks the body against botocore's own serializer.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime
 from typing import Any
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# botocore gzips PutMetricData bodies of 10 KB and more at level 9 (about 9 ms per 1,000 data
+# points); level 1 is several times cheaper and still shrinks these repetitive bodies about
+# tenfold. The client is made with botocore's own compression off (handler.client).
+GZIP_MIN_BYTES = 10_240
+GZIP_LEVEL = 1
 
 
 def _epoch(value: Any) -> Any:
@@ -47,7 +54,11 @@ class FastPutMetricData:
             if "Timestamp" in item:
                 item = {**item, "Timestamp": _epoch(item["Timestamp"])}
             data.append(item)
-        request["body"] = _ENCODE({**rest, "MetricData": data}).encode("utf-8")
+        body = _ENCODE({**rest, "MetricData": data}).encode("utf-8")
+        if len(body) >= GZIP_MIN_BYTES:
+            body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+            request["headers"]["Content-Encoding"] = "gzip"
+        request["body"] = body
         return request
 
 

@@ -73,7 +73,8 @@ def client(cfg: Config) -> Any:
 
         _client = install(boto3.client("cloudwatch", config=BotoConfig(
             retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
-            connect_timeout=5, read_timeout=15, parameter_validation=False)))
+            connect_timeout=5, read_timeout=15, parameter_validation=False,
+            disable_request_compression=True)))  # fm_serialize gzips, at a cheaper level
     return _client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -34,14 +35,20 @@ datum = st.fixed_dictionaries(
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.lists(datum, max_size=8), namespace=names)
+@given(data=st.lists(datum, max_size=120), namespace=names)
 def test_body_equals_botocores(data, namespace):
     client = _client()
     op = client.meta.service_model.operation_model("PutMetricData")
     params = {"Namespace": namespace, "MetricData": data}
     theirs = client._serializer.serialize_to_request(params, op)
     ours = fm_serialize.FastPutMetricData(client._serializer).serialize_to_request(params, op)
-    assert json.loads(ours["body"]) == json.loads(theirs["body"])
+    body = ours["body"]
+    if ours["headers"].pop("Content-Encoding", None) == "gzip":
+        assert len(body) < len(gzip.decompress(body))
+        body = gzip.decompress(body)
+    else:
+        assert len(body) < fm_serialize.GZIP_MIN_BYTES
+    assert json.loads(body) == json.loads(theirs["body"])
     assert {k: v for k, v in ours.items() if k != "body"} == {k: v for k, v in theirs.items() if k != "body"}
 
 
@@ -53,3 +60,17 @@ def test_other_operations_are_left_to_botocore():
     op = client.meta.service_model.operation_model("ListMetrics")
     req = client._serializer.serialize_to_request({"Namespace": "fluentd"}, op)
     assert json.loads(req["body"]) == {"Namespace": "fluentd"}
+
+
+def test_large_body_is_gzipped_and_unchanged():
+    client = _client()
+    op = client.meta.service_model.operation_model("PutMetricData")
+    ts = datetime(2026, 11, 28, 10, tzinfo=timezone.utc)
+    params = {"Namespace": "fluentd", "MetricData": [
+        {"MetricName": f"m{i}", "Dimensions": [{"Name": "PluginId", "Value": "out_bq_access_log"}],
+         "Timestamp": ts, "Unit": "Count", "Values": [1.0, 2.0], "Counts": [3.0, 4.0]} for i in range(1000)]}
+    ours = fm_serialize.FastPutMetricData(client._serializer).serialize_to_request(params, op)
+    theirs = client._serializer.serialize_to_request(params, op)
+    assert ours["headers"]["Content-Encoding"] == "gzip"
+    assert len(ours["body"]) * 5 < len(theirs["body"])
+    assert json.loads(gzip.decompress(ours["body"])) == json.loads(theirs["body"])
