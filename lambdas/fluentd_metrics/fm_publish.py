@@ -26,39 +26,53 @@ EMF_MAX_DIMENSIONS = 30
 
 
 def to_api(d: Datum, resolution: int) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "MetricName": d.name,
-        "Dimensions": [{"Name": k, "Value": v} for k, v in d.dims],
-        "Timestamp": d.timestamp,
-        "Unit": d.unit,
-    }
-    # floats, as the Double shape says: client-side validation is off (see handler.client)
+    # A batch has thousands of datums but few distinct dimension sets and minutes: their
+    # Dimensions lists are made once and shared (nothing downstream mutates them). The timestamp
+    # is epoch seconds, which botocore takes as it takes a datetime (and the JSON body carries).
+    dims = _dims_cache.get(d.dims)
+    if dims is None:
+        if len(_dims_cache) > _CACHE_MAX:
+            _dims_cache.clear()
+        dims = _dims_cache[d.dims] = [{"Name": k, "Value": v} for k, v in d.dims]
+    ts = d.ts
+    item: dict[str, Any] = {"MetricName": d.name, "Dimensions": dims,
+                            "Timestamp": int(ts) if ts == int(ts) else ts, "Unit": d.unit}
+    # Values as floats, as the Double shape says (client-side validation is off, see
+    # handler.client; a huge int would otherwise reach the wire as a 100-digit integer). Counts
+    # are small ints, which the JSON body and botocore take as they are.
     if len(d.values) == 1 and d.counts[0] == 1:
         item["Value"] = float(d.values[0])
     else:
-        item["Values"] = [float(v) for v in d.values]
-        item["Counts"] = [float(c) for c in d.counts]
+        item["Values"] = list(map(float, d.values))
+        item["Counts"] = list(d.counts)
     if resolution == 1:
         item["StorageResolution"] = 1
     return item
 
 
-def estimate_bytes(d: Datum) -> int:
-    """Upper bound of one datum's share of a form-encoded request
-    (``MetricData.member.1000.Dimensions.member.2.Value=...&``)."""
-    size = 120 + len(d.name) + 75 + 70 + len(d.unit)
-    for k, v in d.dims:
-        size += 2 * 55 + 3 * (len(k) + len(v))  # worst case: every char percent-encoded
-    size += len(d.values) * 2 * 60  # "...Values.member.150=<float repr>&" and its Counts twin
-    return size
+_CACHE_MAX = 10_000
+_dims_cache: dict[Dims, list[dict[str, str]]] = {}
+
+
+def _dims_bytes(dims: Dims) -> int:
+    return sum(2 * 55 + 3 * (len(k) + len(v)) for k, v in dims)  # worst case: every char percent-encoded
 
 
 def batches(datums: Sequence[Datum]) -> list[list[Datum]]:
+    """Consecutive datums in calls of at most 1,000 datums and MAX_REQUEST_BYTES. A datum's
+    share of a form-encoded request (``MetricData.member.1000.Dimensions.member.2.Value=...&``)
+    is bounded by 265 bytes + its name and unit + its dimensions + 120 bytes per value (60 for
+    ``...Values.member.150=<float repr>&`` and as much for its Counts twin)."""
     out: list[list[Datum]] = []
     cur: list[Datum] = []
     size = 200  # Action, Version, Namespace
+    dims_bytes: dict[int, int] = {}  # by id: the datums hold their dims alive for this call
     for d in datums:
-        b = estimate_bytes(d)
+        dims = d.dims
+        db = dims_bytes.get(id(dims))
+        if db is None:
+            db = dims_bytes[id(dims)] = _dims_bytes(dims)
+        b = 265 + len(d.name) + len(d.unit) + db + len(d.values) * 120
         if cur and (len(cur) >= MAX_DATUMS_PER_CALL or size + b > MAX_REQUEST_BYTES):
             out.append(cur)
             cur, size = [], 200

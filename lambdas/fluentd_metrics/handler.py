@@ -68,7 +68,6 @@ def client(cfg: Config) -> Any:
     if _client is None:
         import boto3
         from botocore.config import Config as BotoConfig
-
         from fm_serialize import install
 
         _client = install(boto3.client("cloudwatch", config=BotoConfig(
@@ -129,6 +128,7 @@ def _handle(event: Any) -> dict[str, Any]:
     lines = 0
     logged = 0
     events = payload.get("logEvents")
+    add_status, add_log_event = folder.add_status, folder.add_log_event  # bound once, not per line
     for ev in events if isinstance(events, list) else ():
         message = ev.get("message") if isinstance(ev, dict) else None
         parts = (message.split("\n") if isinstance(message, str) and "\n" in message
@@ -138,13 +138,13 @@ def _handle(event: Any) -> dict[str, Any]:
             try:
                 parsed = parse_line(line)  # type: ignore[arg-type]
                 if type(parsed) is Status:
-                    folder.add_status(parsed)
+                    add_status(parsed)
                     continue
                 if type(parsed) is LogEvent:
-                    folder.add_log_event(parsed)
+                    add_log_event(parsed)
                     continue
                 reason = parsed.reason  # type: ignore[union-attr]
-            except Exception as exc:  # a bug must cost one line, not the batch (and it is logged)
+            except Exception as exc:  # noqa: BLE001 - a bug must cost one line, not the batch (it is logged)
                 reason = "internal_error"
                 _log({"msg": "line failed", "level": "error", "error": f"{type(exc).__name__}: {exc}"[:300]})
             stats.skip(reason)
@@ -159,6 +159,8 @@ def _handle(event: Any) -> dict[str, Any]:
     else:
         datums = folder.datums()
         n_metrics, n_values = len(datums), sum(len(d.values) for d in datums)
+    for error in folder.errors[:MAX_LOGGED_SKIPS]:
+        _log({"msg": "plugin lines failed", "level": "error", "error": error})
     summary.update(lines=lines, status_lines=stats.status_lines, log_event_lines=stats.log_event_lines,
                    skipped=sum(stats.skipped.values()), skipped_by_reason=dict(sorted(stats.skipped.items())),
                    dropped_values=stats.dropped_values, ignored_keys=stats.ignored_keys,

@@ -34,12 +34,18 @@ def capture(h):
     return calls
 
 
+def when(ts) -> datetime:
+    """A sent Timestamp (epoch seconds, as the handler passes it to botocore) as a datetime."""
+    assert isinstance(ts, (int, float)) and not isinstance(ts, bool)
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
 def sent_values(calls) -> dict:
     got: dict = defaultdict(list)
     for call in calls:
         for d in call:
             dims = {x["Name"]: x["Value"] for x in d["Dimensions"]}
-            key = (d["MetricName"], d["Unit"], dims.get("PluginId", ""), d["Timestamp"])
+            key = (d["MetricName"], d["Unit"], dims.get("PluginId", ""), when(d["Timestamp"]))
             if "Value" in d:
                 got[key].append(d["Value"])
             else:
@@ -241,7 +247,7 @@ def test_namespace_from_environment_and_high_resolution(h, aws, monkeypatch):
     h.reset()
     calls = capture(h)
     h.handler(event(STATUS[:10]), None)  # two ticks, 5 s apart: two timestamps at 1 s resolution
-    assert {d["Timestamp"].second for d in calls[0]} == {52, 57}
+    assert {when(d["Timestamp"]).second for d in calls[0]} == {52, 57}
     assert all(d["StorageResolution"] == 1 for d in calls[0])
     assert aws.list_metrics(Namespace="logbridge/fluentd")["Metrics"]
     assert not aws.list_metrics(Namespace="fluentd")["Metrics"]

@@ -73,6 +73,8 @@ def test_other_counted_fluentd_lines(line, event, plugin):
     ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":""}', "bad_plugin_id"),
     ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":"a b"}', "bad_plugin_id"),
     ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":7}', "no_plugin_id"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":["out_x"]}', "no_plugin_id"),
+    ('2026-11-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":{"a":1}}', "no_plugin_id"),
     ('2026-13-28 09:37:52.371979608 +0000 fluentd.status: {"plugin_id":"x"}', "bad_time"),
     ('2026-11-28 09:37:52.371979608 +9900 fluentd.status: {"plugin_id":"x"}', "bad_time"),
     ('2026-11-28 09:38:35 +0000 [warn]: #0 [out_file_app] failed to flush the buffer. retry_times=0', None),
@@ -158,3 +160,12 @@ def test_log_events_table_is_what_design_lists():
     assert [n for n, _ in fm_lines.LOG_EVENTS] == [
         "failed to flush the buffer", "retry succeeded", "Hit limit for retries",
         "failed to write data into buffer by buffer overflow", "buffer flush took longer time than"]
+
+
+def test_a_plugin_id_seen_before_is_not_taken_for_another():
+    """Plugin ids are checked once and remembered: a good one stays good, a bad one stays bad."""
+    head = "2026-11-28 09:37:52.1 +0000 fluentd.status: "
+    for _ in range(2):
+        assert isinstance(parse_line(head + '{"plugin_id":"out_x"}'), Status)
+        assert parse_line(head + '{"plugin_id":"out x"}') == Skip("bad_plugin_id")
+        assert parse_line(head + '{"plugin_id":"' + "y" * 256 + '"}') == Skip("bad_plugin_id")

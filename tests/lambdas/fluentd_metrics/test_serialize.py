@@ -27,10 +27,12 @@ floats = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_
 datum = st.fixed_dictionaries(
     {"MetricName": names,
      "Dimensions": st.lists(st.fixed_dictionaries({"Name": names, "Value": names}), max_size=3),
-     "Timestamp": st.integers(0, 10**9).map(
-         lambda us: datetime(2026, 11, 28, tzinfo=timezone.utc) + timedelta(microseconds=us)),
+     "Timestamp": st.one_of(  # a datetime, or whole epoch seconds as fm_publish.to_api passes them
+         st.integers(0, 10**9).map(lambda us: datetime(2026, 11, 28, tzinfo=timezone.utc) + timedelta(microseconds=us)),
+         st.integers(1_700_000_000, 1_900_000_000)),
      "Unit": st.sampled_from(["Bytes", "Count", "Percent", "Milliseconds"])},
-    optional={"Value": floats, "Values": st.lists(floats, max_size=5), "Counts": st.lists(floats, max_size=5),
+    optional={"Value": floats, "Values": st.lists(floats, max_size=5),
+              "Counts": st.one_of(st.lists(floats, max_size=5), st.lists(st.integers(1, 10**6), max_size=5)),
               "StorageResolution": st.sampled_from([1, 60])})
 
 
