@@ -95,7 +95,7 @@ _ONE = (1.0,)
 
 @dataclass
 class Stats:
-    status_lines: int = 0
+    status_lines: int = 0  # folded into metrics (counted when the batch is folded)
     log_event_lines: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     dropped_values: dict[str, int] = field(default_factory=dict)
@@ -146,8 +146,7 @@ class Folder:
         self.columnar = columnar
         self.errors: list[str] = []  # internal errors while folding a plugin's lines (logged by the handler)
         self._runs: dict[str, list[_Run]] = {}  # plugin id -> its runs, in arrival order
-        self._status_counts: dict[float, int] = {}  # bucket -> status lines not yet folded
-        self._status_lines: dict[float, int] = {}  # bucket -> status lines folded
+        self._status_lines: dict[float, int] = {}  # bucket -> status lines folded (status_lines metric)
         # (bucket, plugin id) -> metric name -> values, in arrival order
         self._acc: dict[tuple[float, str], dict[str, list[Any]]] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
@@ -236,9 +235,6 @@ class Folder:
             self.stats.ignored_keys += plan.ignored
         if not (_all_valid(values) and (not plan.nulls or _all_null(record, plan.nulls))):
             plan, values = self._general(plan, record)
-        self.stats.status_lines += 1
-        counts = self._status_counts
-        counts[bucket] = counts.get(bucket, 0) + 1
         runs = self._runs.get(st.plugin_id)
         if runs is None:
             run = _Run(plan)
@@ -275,25 +271,22 @@ class Folder:
         A bug while folding one plugin costs that plugin's lines (counted and kept in
         ``errors``), not the batch."""
         runs_by_plugin, self._runs = self._runs, {}
-        counts, self._status_counts = self._status_counts, {}
+        status_lines = self._status_lines
         for pid, runs in runs_by_plugin.items():
             key = (self.group, self.stream, pid)
             prev = self.state.get(key)
             out: dict[float, dict[str, list[Any]]] = {}
+            counts: dict[float, int] = {}  # bucket -> status lines
             try:
                 for run in runs:
-                    prev = self._fold_run(run, prev, out)
+                    prev = self._fold_run(run, prev, out, counts)
             except Exception as exc:  # noqa: BLE001 - contained to this plugin, counted and logged
-                lost = 0
-                for run in runs:
-                    lost += len(run.ts)
-                    for t in run.ts:
-                        b = t - t % self.res
-                        counts[b] -= 1
-                self.stats.status_lines -= lost
-                self.stats.skip("internal_error", lost)
+                self.stats.skip("internal_error", sum(len(run.ts) for run in runs))
                 self.errors.append(f"plugin {pid}: {type(exc).__name__}: {exc}"[:300])
                 continue
+            for bucket, n in counts.items():
+                status_lines[bucket] = status_lines.get(bucket, 0) + n
+                self.stats.status_lines += n
             if prev is not None:
                 if key not in self.state and len(self.state) >= MAX_STATE_ENTRIES:
                     self.state.clear()
@@ -308,18 +301,16 @@ class Folder:
                         have[name].extend(values)
                     else:
                         have[name] = values
-        for bucket, n in counts.items():
-            if n:
-                self._status_lines[bucket] = self._status_lines.get(bucket, 0) + n
 
-    def _fold_run(self, run: _Run, prev: Previous | None,
-                  out: dict[float, dict[str, list[Any]]]) -> Previous | None:
+    def _fold_run(self, run: _Run, prev: Previous | None, out: dict[float, dict[str, list[Any]]],
+                  counts: dict[float, int]) -> Previous | None:
         plan, ts = run.plan, run.ts
         n = len(ts)
         spans = _spans(ts, self.res)
         names = plan.keys
         cols = list(zip(*run.rows)) if names else []
         for bucket, i, j in spans:
+            counts[bucket] = counts.get(bucket, 0) + j - i
             g = out.get(bucket)
             if g is None:
                 g = out[bucket] = {}

@@ -137,10 +137,10 @@ def test_a_bug_while_folding_one_plugin_costs_that_plugin_only(monkeypatch):
 
     real = fm_fold.Folder._fold_run
 
-    def flaky(self, run, prev, out):
+    def flaky(self, run, prev, out, counts):
         if run.plan.keys == ("retry_count",):
             raise KeyError("simulated bug")
-        return real(self, run, prev, out)
+        return real(self, run, prev, out, counts)
 
     monkeypatch.setattr(fm_fold.Folder, "_fold_run", flaky)
     f = Folder(Config(), FIXTURE_NOW, {}, "g", "s")
