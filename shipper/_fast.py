@@ -83,7 +83,7 @@ _CHECK = """\
                 if s[0] != 3 or not s[1] <= v <= s[2]:
                     raise _Slow
             elif v is None:
-                if s[3]:
+                if s[3] or not s[0]:
                     raise _Slow
             elif t is bool:
                 if s[0] != 4:
@@ -118,10 +118,7 @@ def {NAME}({SIGNATURE}):
         if ctx:
             for k, v in ctx.items():
 {CTX_CHECK}
-        if BOUND:
-            for k, v in BOUND.items():
-{CHECK}
-{EVENT}
+{BOUND_LOOP}{EVENT}
 {PARAMS}
 {KW_LOOP}
 {REQUIRED}
@@ -201,24 +198,72 @@ def param_columns(table: Any) -> list[Any]:
     return out if len(out) <= MAX_PARAMS else []
 
 
+def test_expr(v: str, spec: tuple[Any, ...]) -> str | None:
+    """A column's rule (kinds 1-4) as one Python expression on the variable `v`; None for kind 0
+    (always the slow path). A column that takes None is tested separately."""
+    kind, a, b, _req = spec
+    if kind == 1:
+        return f"type({v}) is str" + (f" and len({v}) <= {a}" if a != sys.maxsize else "")
+    if kind == 2:
+        return f"type({v}) is int and {a!r} <= {v} <= {b!r}"
+    if kind == 3:
+        return f"(type({v}) is float or type({v}) is int) and {a!r} <= {v} <= {b!r}"
+    if kind == 4:
+        return f"type({v}) is bool"
+    return None
+
+
+def fits(spec: tuple[Any, ...], v: Any) -> bool:
+    """`test_expr` as a function, for the few records that take no generated code."""
+    kind, a, b, req = spec
+    t = type(v)
+    if v is None:
+        return kind != 0 and not req
+    if kind == 1:
+        return t is str and len(v) <= a
+    if kind == 2:
+        return t is int and a <= v <= b
+    if kind == 3:
+        return (t is float or t is int) and a <= v <= b
+    if kind == 4:
+        return t is bool
+    return False
+
+
+def is_scalar(v: Any) -> bool:
+    """A value that goes into the extra column unchanged: orjson writes it exactly as is."""
+    t = type(v)
+    return (t is str or v is None or t is bool or (t is int and INT64_MIN <= v <= INT64_MAX)
+            or (t is float and v - v == 0.0))
+
+
+# `is_scalar` written out for a variable `{v}`, one test per type; `scalar_expr` puts the
+# expected type first, so that the usual case costs one test.
+_SCALAR_TESTS: dict[type, str] = {
+    str: "type({v}) is str",
+    int: "type({v}) is int and -9223372036854775808 <= {v} <= 9223372036854775807",
+    float: "type({v}) is float and {v} - {v} == 0.0",
+    bool: "type({v}) is bool",
+    type(None): "{v} is None",
+}
+
+
+def scalar_expr(v: str, expected: type = str) -> str:
+    """`is_scalar` on the variable `v` as one expression, testing type `expected` first."""
+    order = sorted(_SCALAR_TESTS, key=lambda t: t is not expected)
+    return " or ".join(f"({_SCALAR_TESTS[t]})" for t in order).replace("{v}", v)
+
+
 def _param_code(f: Any, spec: tuple[Any, ...]) -> str:
     """Check one keyword parameter, with the column's rule written out as constants.
 
     A REQUIRED column is tested for the good case first (one test when it fits); only when it
     is missing do we look whether context or bound fields gave it."""
     n = f.name
-    kind, a, b, req = spec
-    if kind == 1:
-        test = f"type({n}) is str" + (f" and len({n}) <= {a}" if a != sys.maxsize else "")
-    elif kind == 2:
-        test = f"type({n}) is int and {a!r} <= {n} <= {b!r}"
-    elif kind == 3:
-        test = f"(type({n}) is float or type({n}) is int) and {a!r} <= {n} <= {b!r}"
-    elif kind == 4:
-        test = f"type({n}) is bool"
-    else:
+    test = test_expr(n, spec)
+    if test is None:
         return f"        if {n} is not _M:\n            raise _Slow"
-    if req:
+    if spec[3]:
         return "\n".join([
             f"        if {test}:", f"            rec[{n!r}] = {n}",
             f"        elif {n} is not _M or {n!r} not in rec:", "            raise _Slow"])
@@ -234,38 +279,111 @@ def _indent(text: str, n: int) -> str:
 
 
 # stdlib records: the fields are the LogRecord's attributes beyond the standard ones, which
-# `LogRecord.__init__` always sets first (NSTD of them), so `extra=` keys are the dict's tail:
-# islice skips the standard ones in C instead of a set difference over the whole __dict__.
+# `LogRecord.__init__` always sets first (NSTD of them), so `extra=` keys are the dict's tail.
+# A call site passes the same keys every time, so the tail's key tuple (made in C, read from
+# the end of the dict: only the extra keys are visited, ~1.5k instructions less than skipping
+# the standard ones from the front; the tuple is reversed, which is fine for a cache key)
+# selects a small function generated for exactly those keys (`fill_source`): the values come
+# out of the dict in one itemgetter call, each is checked by its column's rule written out,
+# and the undeclared ones become the extra dict in one dict display. Fields from the context
+# came first; the record's own fields win over them.
 _STDLIB_FIELDS = """\
-        if len(D) > NSTD:
-            ex = DICT(ISLICE(D.items(), NSTD, None))
-            if not ex.keys() <= SAFE_KEYS:
-                for k in ex.keys() & STANDARD:  # added by a formatter that ran before us
-                    del ex[k]
-                # declared columns among them: into the record, each checked by its rule
-                dk = ex.keys() & DECLARED
-                if not ex.keys() - dk <= SAFE_KEYS:
-                    raise _Slow  # unknown names (learned by the slow path), secrets, ...
-                for k in dk:
-                    v = ex.pop(k)
-{CHECK}
-            for v in ex.values():  # known undeclared names: plain JSON scalars only
-                t = type(v)
-                if t is str or v is None or t is bool:
-                    continue
-                if t is int and -9223372036854775808 <= v <= 9223372036854775807:
-                    continue
-                if t is float and v - v == 0.0:
-                    continue
-                raise _Slow
-            if not ex:
-                ex = None
+        n = len(D) - NSTD
+        if n > 0:
+            ks = TUPLE(ISLICE(REVERSED(D), n))
+            fill = FILLS_GET(ks)
+            if fill is None:
+                fill = MAKE_FILL(ks[::-1], D)
+            x = fill(D, rec)
+            if x is not None:
+                if ex is None:
+                    ex = x
+                else:
+                    ex.update(x)
 """
 
-def generate_source(table: Any, *, service: bool, stdlib: bool,
+# The handler entry: a LogRecord straight from `logging`, turned into the arguments of the
+# body in place (no getMessage/emit calls). Anything unusual - filters on the handler, a
+# LogRecord subclass (it may format its message its own way), a level without a severity
+# name, exc_info, a message that is not a str or fails to format - takes the handler's
+# generic Python path (PY_HANDLE), before a log id is taken.
+_HANDLE_PROLOGUE = """\
+def handle(record):
+    try:
+        if H.filters or type(record) is not LOGRECORD:
+            return PY_HANDLE(record)
+        D = record.__dict__
+        event = D["msg"]
+        SEV = SEVS_GET(D["levelno"])
+        if type(event) is not str or SEV is None or D["exc_info"]:
+            return PY_HANDLE(record)
+        if D["args"]:
+            event = event % D["args"]
+        name = D["name"]
+        created = D["created"]
+    except Exception:
+        return PY_HANDLE(record)
+"""
+
+
+def fill_source(keys: tuple[Any, ...], specs: dict[str, tuple[Any, ...]], skip: Any,
+                to_extra: Any, sample: dict[Any, Any] | None = None) -> str | None:
+    """Source of `fill(D, rec)` for records whose extra keys are exactly `keys`.
+
+    `sample` (the first record's dict) gives each undeclared value's expected type: a call site
+    logs the same types every time, so that type is tested first (any other scalar still
+    passes, a little later).
+
+    Declared columns are checked and set in `rec`; the other keys (those `to_extra` accepts)
+    are returned as the extra dict, or None when there are none. A key the fast path never
+    takes (a secret, a name the logger owns, a column of kind 0, an undeclared key where the
+    table has no extra column) makes a function that always raises `_Slow`. Keys in `skip`
+    (attributes a formatter added) are not fields. None: no generated code for these keys (a
+    key that is not a str: its repr would not be a plain literal)."""
+    used: list[str] = []
+    body: list[str] = []
+    extra: list[tuple[str, str]] = []
+    for k in keys:
+        if type(k) is not str:
+            return None
+        if k in skip:
+            continue
+        v = f"v{len(used)}"
+        used.append(k)
+        spec = specs.get(k)
+        if spec is not None:
+            test = test_expr(v, spec)
+            if test is None:
+                return "def fill(D, rec):\n    raise _Slow\n"
+            if not spec[3]:
+                test = f"{test} or {v} is None"
+            body += [f"    if not ({test}):", "        raise _Slow", f"    rec[{k!r}] = {v}"]
+        elif to_extra(k):
+            expected = type(sample.get(k)) if sample is not None else str
+            body += [f"    if not ({scalar_expr(v, expected)}):", "        raise _Slow"]
+            extra.append((k, v))
+        else:
+            return "def fill(D, rec):\n    raise _Slow\n"
+    if len(used) == 1:
+        get = f"    v0 = D[{used[0]!r}]"
+    elif used:
+        get = f"    {', '.join(f'v{i}' for i in range(len(used)))} = GET(D)"
+    else:
+        get = "    pass"
+    ret = ("    return {" + ", ".join(f"{k!r}: {v}" for k, v in extra) + "}") if extra \
+        else "    return None"
+    return "\n".join(["def fill(D, rec):", get, *body, ret]) + "\n"
+
+
+def generate_source(table: Any, *, service: bool, stdlib: bool | str,
                     specs: dict[str, tuple[Any, ...]] | None = None,
-                    inline_fd: bool | str = False) -> str:
-    """The source of one logging function for `table` (exposed for tests and curiosity)."""
+                    inline_fd: bool | str = False, bound: bool = True) -> str:
+    """The source of one logging function for `table` (exposed for tests and curiosity).
+
+    stdlib=False: the logger's method; True: `log_stdlib(SEV, event, D, created, name)`, the
+    body for a LogRecord's parts; "handle": the same body behind `handle(record)`, for a
+    StdlibHandler. bound=False: for a logger without bound fields (no loop over them).
+    """
     if specs is None:
         specs = column_specs(table, lambda k: False)
     has_extra = table.extra_field is not None
@@ -294,14 +412,14 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
         ts = _TS_CREATED
         name = "log_stdlib"
         all_kw = "{'logger': name, **{k: D[k] for k in D.keys() - STANDARD}}"
-        event += ("\n        if type(name) is not str:\n            raise _Slow"
-                  "\n        rec['logger'] = name") if table.field("logger") is not None else ""
-        check_declared = _CHECK.replace("{UNDECLARED}", "                raise _Slow")
-        stdlib_fields = _STDLIB_FIELDS.replace("{CHECK}", _indent(check_declared, 8))
-        if not has_extra:  # no extra column: any undeclared key needs the slow path
-            stdlib_fields = stdlib_fields.replace(
-                "            for v in ex.values():  # known", "            if ex:\n"
-                "                raise _Slow\n            for v in ex.values():  # known")
+        if stdlib == "handle":  # the message is a str already (made by the prologue)
+            event = "        rec['message'] = event" if event != "        pass" else event
+        logger = table.field("logger")
+        if logger is not None:
+            test = test_expr("name", specs["logger"])
+            event += (f"\n        if {test}:\n            rec['logger'] = name\n"
+                      "        else:\n            raise _Slow") if test else "\n        raise _Slow"
+        stdlib_fields = _STDLIB_FIELDS
     else:
         # Columns are positional-or-keyword parameters: their defaults come from a tuple, not a
         # dict lookup each (kw-only), ~0.1 µs per call. Fields are keywords by contract; a stray
@@ -318,6 +436,8 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
     src = _SOURCE
     for key, value in (("{NAME}", name), ("{SIGNATURE}", signature), ("{TIMESTAMP}", ts),
                        ("{SERVICE}", ', "service": SERVICE' if service else ""),
+                       ("{BOUND_LOOP}", "        if BOUND:\n            for k, v in BOUND.items():\n"
+                        "{CHECK}\n" if bound and not stdlib else ""),
                        ("{KW_LOOP}", "" if stdlib else
                         "        if kw:\n            for k, v in kw.items():\n{CHECK}"),
                        ("{CTX_CHECK}", _indent(ctx_check, 4)), ("{CHECK}", _indent(check, 4)),
@@ -331,6 +451,11 @@ def generate_source(table: Any, *, service: bool, stdlib: bool,
                         if inline_fd else _WRITE_SINK),
                        ("{REQUIRED}", req or "        pass")):
         src = src.replace(key, value)
+    if stdlib == "handle":
+        src = _HANDLE_PROLOGUE + src[src.index("\n") + 1:]
+        slow = next(line for line in src.splitlines() if line.startswith("        return SLOW("))
+        src = src.replace(slow, slow.replace("return SLOW(", "SLOW(") + "\n        return True")
+        src = src.rstrip("\n") + "\n    return True\n"
     return src
 
 

@@ -9,6 +9,7 @@ severity and the bound fields baked in. `configure()` rebuilds every logger hand
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import sys
 import threading
@@ -23,7 +24,16 @@ from ._check import ROUTING_KEY
 from ._context import get_context
 from ._encode import fit_line
 from ._errors import RecordError, Violation
-from ._fast import RESERVED, column_specs, compile_function, generate_source
+from ._fast import (
+    RESERVED,
+    _Slow,
+    column_specs,
+    compile_function,
+    fill_source,
+    fits,
+    generate_source,
+    is_scalar,
+)
 from ._fit import Changes, Fitter, Unfixable, fallback_record
 from ._redact import Redactor
 from .sinks._fd import FdSink
@@ -32,6 +42,7 @@ DEFAULT_TABLE = "app_log"
 LEVEL_METHODS = (("debug", "DEBUG", 10), ("info", "INFO", 20), ("warning", "WARNING", 30),
                  ("error", "ERROR", 40), ("critical", "CRITICAL", 50))
 _SAFE_KEY_LIMIT = 4096
+_FILL_LIMIT = 256
 # Attributes every logging.LogRecord has: anything else in record.__dict__ came from `extra=`.
 STANDARD_ATTRS = frozenset({
     "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
@@ -73,6 +84,9 @@ class Core:
         self.has_error = (table.field("error") is not None
                           and table.field("error").type in ("RECORD", "JSON"))
         specs = column_specs(table, self.redact)
+        self.specs = specs
+        # stdlib records: per tuple of extra keys, the function that places them (bounded)
+        self._fills: dict[tuple[Any, ...], Any] = {}
         safe_keys: set[str] = set()
 
         def learn(key: str) -> bool:
@@ -93,9 +107,9 @@ class Core:
             "MAXB": cfg.max_line_bytes,
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
             "POSITIONAL": self.positional,
-            "STANDARD": STANDARD_ATTRS, "DECLARED": frozenset(specs),
-            "NSTD": _standard_count(), "ISLICE": itertools.islice, "DICT": dict,
-            "ROUND": round,
+            "STANDARD": STANDARD_ATTRS, "NSTD": _standard_count(), "ISLICE": itertools.islice,
+            "TUPLE": tuple, "REVERSED": reversed, "ROUND": round, "FILLS_GET": self._fills.get,
+            "MAKE_FILL": self._make_fill,
         }
         # a plain fd: write inline, no call; without the lock where writes cannot interleave
         inline_fd: bool | str = type(sink).emit is FdSink.emit
@@ -107,18 +121,78 @@ class Core:
                 inline_fd = "nolock"
         self.learn = learn
         self._env = env
+        self._nstd = env["NSTD"]
+        self._inline_fd = inline_fd
+        self.handle_source: str | None = None
         service = cfg.service is not None
         self.method_source = generate_source(table, service=service, stdlib=False, specs=specs,
                                              inline_fd=inline_fd)
+        self.unbound_method_source = generate_source(table, service=service, stdlib=False,
+                                                     specs=specs, inline_fd=inline_fd, bound=False)
         self.stdlib_source = generate_source(table, service=service, stdlib=True, specs=specs,
                                              inline_fd=inline_fd)
         self._namespaces: list[weakref.ref[Any]] = []
         self.log_stdlib = self._compile(self.stdlib_source, {"BOUND": {}}, "log_stdlib")
         _live_cores.add(self)
 
+    def stdlib_handle(self, handler: Any, generic: Any) -> Any:
+        """`handler.handle` for this table: a LogRecord to a line in one generated function.
+
+        `generic` is the handler's Python path, for the records the prologue leaves to it."""
+        import logging
+
+        from ._stdlib import SEVERITIES
+
+        if self.handle_source is None:
+            self.handle_source = generate_source(
+                self.table, service=self.service is not None, stdlib="handle", specs=self.specs,
+                inline_fd=self._inline_fd)
+        return self._compile(self.handle_source, {
+            "BOUND": {}, "H": handler, "PY_HANDLE": generic, "LOGRECORD": logging.LogRecord,
+            "SEVS_GET": SEVERITIES.get}, "handle")
+
+    def _make_fill(self, keys: tuple[Any, ...], sample: dict[Any, Any] | None = None) -> Any:
+        """The function that places the extra fields of stdlib records with exactly these keys.
+
+        One is generated per distinct key tuple (a call site logs the same keys every time), up
+        to _FILL_LIMIT of them; past that, or for keys that are not all str, `_fill_generic`."""
+        src = None
+        if len(self._fills) < _FILL_LIMIT:
+            src = fill_source(keys, self.specs, STANDARD_ATTRS,
+                              self.learn if self.extra is not None else lambda k: False,
+                              sample)
+        if src is None:
+            return self._fill_generic
+        env: dict[str, Any] = {}
+        if src.startswith("def fill(D, rec):\n    v0, "):
+            env["GET"] = operator.itemgetter(*(k for k in keys if k not in STANDARD_ATTRS))
+        fn = compile_function(src, env, "fill")
+        self._fills[keys[::-1]] = fn  # the hot path looks it up by the keys read backwards
+        return fn
+
+    def _fill_generic(self, d: dict[Any, Any], rec: dict[str, Any]) -> dict[str, Any] | None:
+        """`fill_source`'s rules as a loop, for any keys."""
+        ex: dict[str, Any] | None = None
+        for k, v in itertools.islice(d.items(), self._nstd, None):
+            if k in STANDARD_ATTRS:
+                continue
+            spec = self.specs.get(k) if type(k) is str else None
+            if spec is not None:
+                if not fits(spec, v):
+                    raise _Slow
+                rec[k] = v
+            elif self.extra is not None and type(k) is str and self.learn(k) and is_scalar(v):
+                if ex is None:
+                    ex = {}
+                ex[k] = v
+            else:
+                raise _Slow
+        return ex
+
     def method(self, severity: str, bound: dict[str, Any]) -> Any:
         """The logging function for one level and one set of bound fields."""
-        return self._compile(self.method_source, {"SEV": severity, "BOUND": bound}, "log_method")
+        source = self.method_source if bound else self.unbound_method_source
+        return self._compile(source, {"SEV": severity, "BOUND": bound}, "log_method")
 
     def _compile(self, source: str, env: dict[str, Any], name: str) -> Any:
         fn = compile_function(source, {**self._env, **env, "IDS": _clock._ids}, name)
@@ -214,13 +288,17 @@ class Core:
         if self.service is not None:
             raw["service"] = self.service
         raw["log_id"] = log_id if log_id is not None else _clock.new_log_id()
-        ctx = get_context()
-        for k, v in ctx.items():
-            if self.extra is not None or k in self.declared:
-                raw[k] = v
-        raw.update(bound)
-        moved: dict[str, Any] = {}
+        fields = {k: v for k, v in get_context().items()
+                  if self.extra is not None or k in self.declared}
+        fields.update(bound)
         kw = dict(kw)
+        # the envelope's own keys are the logger's whoever passed them (the log id is the
+        # insertId): a context or bound value of that name is treated like a call field's
+        for key in RESERVED:
+            if key in fields:
+                kw.setdefault(key, fields.pop(key))
+        raw.update(fields)
+        moved: dict[str, Any] = {}
         exc_info = kw.pop("exc_info", None)
         for key in RESERVED + (("message",) if self.event_to == "message" else ()):
             if key in kw:

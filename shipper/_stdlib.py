@@ -17,7 +17,8 @@ from . import _config, _stats
 from ._clock import from_epoch
 from ._logger import DEFAULT_TABLE, STANDARD_ATTRS, Core, core_for
 
-_SEVERITY = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+# The standard levels; any other level number is mapped by `severity_of`.
+SEVERITIES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 
 def severity_of(levelno: int) -> str:
@@ -37,8 +38,16 @@ def severity_of(levelno: int) -> str:
 class StdlibHandler(logging.Handler):
     """A logging handler that writes each record as one `app_log` line through shipper.
 
-    The sink does its own locking, so the handler's lock is not taken (`handle` is overridden):
-    a record costs one lock, not two.
+    The sink does its own locking (and none where a single os.write cannot interleave: a
+    regular file, /dev/null), so the handler's lock is not taken (`handle` is overridden): a
+    record costs one lock at most, not two.
+
+    After the first record, `handle` is an instance attribute: the table's generated function
+    (`Core.stdlib_handle`) that reads the LogRecord's __dict__ and writes the line itself, with
+    no getMessage/emit/Formatter calls in between. It hands every record it does not expect
+    (filters on the handler, a LogRecord subclass, exc_info, a custom level, a message that is
+    not a str or fails to format) to the methods below, which are the reference behaviour.
+    `configure()` drops it (`_rebuild`); a subclass that overrides handle or emit keeps its own.
     """
 
     def __init__(self, level: int = logging.NOTSET, table: str = DEFAULT_TABLE) -> None:
@@ -50,6 +59,14 @@ class StdlibHandler(logging.Handler):
     def _rebuild(self) -> None:
         """Called by `shipper.configure()`: the next record compiles against the new settings."""
         self._core = None
+        self.__dict__.pop("handle", None)
+
+    def _core_for(self) -> Core:
+        core = self._core = core_for(self.table)
+        cls = type(self)
+        if cls.handle is StdlibHandler.handle and cls.emit is StdlibHandler.emit:
+            self.handle = core.stdlib_handle(self, StdlibHandler.handle.__get__(self))  # type: ignore[method-assign]
+        return core
 
     def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
         if self.filters and not self.filter(record):
@@ -61,8 +78,8 @@ class StdlibHandler(logging.Handler):
         try:
             core = self._core
             if core is None:
-                core = self._core = core_for(self.table)
-            severity = _SEVERITY.get(record.levelno) or severity_of(record.levelno)
+                core = self._core_for()
+            severity = SEVERITIES.get(record.levelno) or severity_of(record.levelno)
             try:
                 message = record.getMessage()
             except Exception as exc:  # noqa: BLE001 - a bad %-format must not lose the record

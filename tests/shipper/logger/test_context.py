@@ -102,3 +102,24 @@ def test_many_threads_write_whole_lines(capture: Any) -> None:
     recs = capture.records()  # every line parses as JSON
     assert len(recs) == 200
     assert len({r["log_id"] for r in recs}) == 200
+
+
+def test_context_and_bound_cannot_replace_the_log_id(capture: Any, check: Any) -> None:
+    """The log id is BigQuery's insertId: a context or bound field of that name is kept in
+    extra (counted), like a call field's, whichever path (fast or repair) the record takes."""
+    with shipper.context(log_id=None):
+        shipper.get_logger().info("a")
+    with shipper.context(log_id="mine", severity="LOUD"):
+        shipper.get_logger().info("b")
+    shipper.get_logger(log_id=None).info("c")
+    shipper.get_logger("access_log", log_id="x").info("d", **ACCESS)
+    recs = capture.records()
+    ids = [r["log_id"] for r in recs]
+    assert all(isinstance(i, str) and i not in ("mine", "x") for i in ids) and len(set(ids)) == 4
+    assert recs[0]["extra"] == {"log_id": None}
+    assert recs[1]["extra"] == {"log_id": "mine", "severity": "LOUD"}
+    assert recs[1]["severity"] == "INFO"
+    assert recs[2]["extra"] == {"log_id": None}
+    assert "extra" not in recs[3]  # access_log has no extra column: dropped, counted
+    assert shipper.stats()["moved_to_extra"] == 4 and shipper.stats()["dropped_field"] == 1
+    assert all(check(r) == [] for r in recs)

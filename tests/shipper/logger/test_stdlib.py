@@ -6,7 +6,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import shipper
 
@@ -105,3 +108,188 @@ def test_strict_mode_raises_from_stdlib(std: logging.Logger, capture: Any) -> No
     with pytest.raises(shipper.RecordError) as err:
         std.info("m", extra={"request_id": 5})
     assert err.value.field == "request_id"
+
+
+# -- the generated handler path (Core.stdlib_handle) ------------------------------------------
+
+def _handler(lg: logging.Logger) -> shipper.StdlibHandler:
+    return next(h for h in lg.handlers if isinstance(h, shipper.StdlibHandler))
+
+
+def test_handle_becomes_the_generated_function_and_configure_drops_it(
+        std: logging.Logger, capture: Any) -> None:
+    handler = _handler(std)
+    std.info("first")
+    assert "handle" in handler.__dict__  # the instance attribute shadows the class method
+    shipper.configure(service="other")
+    assert "handle" not in handler.__dict__
+    std.info("second", extra={"k": 1})
+    assert "handle" in handler.__dict__
+    a, b = capture.records()
+    assert (a["service"], b["service"]) == ("svc", "other") and b["extra"] == {"k": 1}
+
+
+def test_context_and_extra_fields_together(std: logging.Logger, capture: Any, check: Any) -> None:
+    """Extras win over context fields of the same name; undeclared context fields are kept."""
+    with shipper.context(user="u1", request_id="from-ctx", shared="ctx"):
+        std.info("m", extra={"shared": "extra", "k": 1})
+        std.info("m", extra={"request_id": "from-extra"})
+    a, b = capture.records()
+    assert a["request_id"] == "from-ctx" and a["extra"] == {"user": "u1", "shared": "extra", "k": 1}
+    assert b["request_id"] == "from-extra" and b["extra"] == {"user": "u1", "shared": "ctx"}
+    assert check(a) == [] and check(b) == []
+
+
+def test_reserved_names_in_extra_do_not_replace_the_envelope(std: logging.Logger,
+                                                            capture: Any) -> None:
+    for _ in range(2):
+        std.info("m", extra={"log_id": None, "severity": "LOUD"})
+    for rec in capture.records():
+        assert isinstance(rec["log_id"], str) and rec["severity"] == "INFO"
+        assert rec["extra"] == {"log_id": None, "severity": "LOUD"}
+
+
+def test_a_logger_name_longer_than_its_column_is_cut(clean: None, capture: Any,
+                                                     check: Any) -> None:
+    lg = logging.getLogger("n" * 300)
+    lg.propagate = False
+    handler = shipper.install_stdlib(logging.INFO, logger=lg)
+    try:
+        lg.info("one")
+        lg.info("two")
+    finally:
+        lg.removeHandler(handler)
+    for rec in capture.records():
+        assert rec["logger"].startswith("n" * 200) and "truncated" in rec["logger"]
+        assert check(rec) == []
+    assert shipper.stats()["truncated"] == 2
+
+
+class _OwnRecord(logging.LogRecord):
+    def getMessage(self) -> str:
+        return "own:" + str(self.msg)
+
+
+def test_records_the_generated_path_leaves_to_the_handler_methods(
+        std: logging.Logger, capture: Any, check: Any) -> None:
+    handler = _handler(std)
+    std.info("warm up")  # installs the generated handle
+    handler.handle(_OwnRecord(std.name, logging.INFO, "f", 1, "x", (), None))
+    std.log(25, "between info and warning")
+    std.info({"not": "a str"})
+    std.info("%d items", 3)
+    handler.handle(std.makeRecord(std.name, logging.INFO, "f", 1, "%d", ("x",), None))
+    handler.addFilter(lambda r: r.getMessage() != "drop me")
+    std.info("drop me")
+    std.info("keep me", extra={"k": 2})
+    recs = capture.records()[1:]
+    assert [r["message"] for r in recs[:4]] == ["own:x", "between info and warning",
+                                                "{'not': 'a str'}", "3 items"]
+    assert recs[1]["severity"] == "INFO"
+    assert "message formatting failed" in recs[4]["message"]
+    assert recs[5]["message"] == "keep me" and recs[5]["extra"] == {"k": 2} and len(recs) == 6
+    assert all(check(r) == [] for r in recs)
+
+
+def test_a_subclass_that_overrides_emit_keeps_it(clean: None, capture: Any) -> None:
+    seen: list[str] = []
+
+    class Mine(shipper.StdlibHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+            super().emit(record)
+
+    lg = logging.getLogger("tests.shipper.mine")
+    lg.propagate = False
+    handler = Mine()
+    lg.addHandler(handler)
+    lg.setLevel(logging.INFO)
+    try:
+        lg.info("a")
+        lg.info("b")
+    finally:
+        lg.removeHandler(handler)
+    assert seen == ["a", "b"] and "handle" not in handler.__dict__
+    assert [r["message"] for r in capture.records()] == ["a", "b"]
+
+
+def test_more_key_sets_than_the_cache_holds(std: logging.Logger, capture: Any, check: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipper import _logger
+
+    monkeypatch.setattr(_logger, "_FILL_LIMIT", 2)
+    sets = [{"a": 1}, {"b": "x"}, {"c": 1.5, "request_id": "r"}, {"d": None, "e": True},
+            {1: "int key"}, {"password": "hunter2"}, {"f": float("nan")}, {"g": [1, 2]}]
+    for _ in range(2):
+        for extra in sets:
+            std.info("m", extra=extra)
+    recs = capture.records()
+    assert len(recs) == 2 * len(sets) and all(check(r) == [] for r in recs)
+    assert recs[2]["request_id"] == "r" and recs[2]["extra"] == {"c": 1.5}
+    assert recs[4]["extra"] == {"1": "int key"}
+    assert recs[5]["extra"] == {"password": "[REDACTED]"}
+    assert recs[6]["extra"] == {"f": "nan"}
+    assert recs[:8] == [{**r, "log_id": a["log_id"], "timestamp": a["timestamp"]}
+                        for r, a in zip(recs[8:], recs[:8])]
+
+
+# Names that exercise every branch of the generated code: declared columns of each kind, the
+# envelope's own keys, secrets, undeclared names, a key that is not a str.
+_KEYS = st.sampled_from(["request_id", "trace_id", "logger", "service", "log_id", "severity",
+                         "timestamp", "error", "extra", "log_table", "password", "X-Api-Key",
+                         "k", "user", "count", "ratio", 7])
+_EDGES = [float("nan"), float("inf"), -float("inf"), 2**63 - 1, 2**63, -2**63, -2**63 - 1,
+          1.7976931348623157e308, -0.0, True, False, 0, 1, "x" * 128, "x" * 129, "\ud800", ""]
+_VALUES = st.one_of(st.sampled_from(_EDGES), st.none(), st.integers(-2**70, 2**70),
+                    st.floats(), st.text(max_size=140), st.lists(st.integers(), max_size=2),
+                    st.dictionaries(st.sampled_from(["a", "token"]), st.integers(), max_size=2))
+
+
+def _same_as_the_repair_path(std: logging.Logger, capture: Any, check: Any,
+                             extra: dict[Any, Any], times: int = 1) -> None:
+    """The handler counts what the repair path counts for the same fields, and where nothing
+    needed repair it writes the repair path's line (log id aside): the generated code takes
+    only records that need no change, and hands the rest over."""
+    from shipper._logger import core_for
+
+    std.info("warm", extra=extra)  # the first record of a key set compiles its code
+    core = core_for("app_log")
+    for _ in range(times):
+        shipper.reset_stats()
+        offset = len(capture.raw())
+        record = std.makeRecord(std.name, logging.WARNING, "f", 1, "n=%s", (1,), None,
+                                extra=extra)
+        std.handle(record)
+        fast_stats = shipper.stats()
+        fast = orjson.loads(capture.raw()[offset:])
+        shipper.reset_stats()
+        offset = len(capture.raw())
+        core.slow("WARNING", "n=1", {"logger": std.name, **extra}, fast["timestamp"], {})
+        slow = orjson.loads(capture.raw()[offset:])
+        assert shipper.stats() == fast_stats, extra  # let through unrepaired by the generated
+        if fast_stats == {"emitted": 1}:             # code: left as is by the repair path
+            assert _columns(fast) == _columns(slow), extra
+        assert check(fast) == [] and check(slow) == []
+
+
+def _columns(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record's non-null columns, log id aside (a NULL column may be written as null or left
+    out: BigQuery stores both as NULL; the fast path writes it, the repair path leaves it out)."""
+    return {k: v for k, v in rec.items() if v is not None and k != "log_id"}
+
+
+@pytest.mark.parametrize("key", ["k", "request_id", "logger", "log_id"])
+def test_edge_values_take_the_repair_path_exactly_when_they_need_it(
+        std: logging.Logger, capture: Any, check: Any, key: str) -> None:
+    for value in _EDGES:
+        _same_as_the_repair_path(std, capture, check, {key: value, "other": 1})
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.dictionaries(_KEYS, _VALUES, max_size=5), twice=st.booleans())
+def test_generated_path_writes_what_the_repair_path_writes(
+        std: logging.Logger, capture: Any, check: Any, extra: dict[Any, Any],
+        twice: bool) -> None:
+    """Any mix of extras (see `_same_as_the_repair_path`)."""
+    _same_as_the_repair_path(std, capture, check, extra, 2 if twice else 1)
