@@ -173,4 +173,5 @@ def write_emf(docs: Iterable[dict[str, Any]], write: Callable[[str], Any] | None
 
 
 # One encoder, not one per json.dumps call; NaN can never reach a line (allow_nan=False raises).
-_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# No cycle check: EMF documents are trees built above.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False).encode
