@@ -37,6 +37,22 @@ def now() -> str:
     return c[1] + s[-9:-3] + "Z"
 
 
+# For the generated fast path: (first ns, end ns, "YYYY-MM-DDTHH:MM:SS.") of one second.
+_ns_cache: tuple[int, int, str] = (0, 0, "")
+
+
+def ns_prefix(t: int) -> tuple[int, int, str]:
+    """The cache entry for the second that `t` (time_ns) falls in; only for 19-digit `t`
+    (2001-09-09 to 2286-11-20), whose microseconds are str(t)[10:16]."""
+    global _ns_cache
+    if not 10**18 <= t < 10**19:
+        raise ValueError(f"time_ns() out of the fast path's range: {t}")
+    lo = t - t % 1_000_000_000
+    c = _ns_cache = (lo, lo + 1_000_000_000,
+                     _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // 1_000_000_000)))
+    return c
+
+
 def from_epoch(t: float) -> str:
     """A POSIX time (e.g. LogRecord.created) in the same shape."""
     global _cache
@@ -59,7 +75,8 @@ def from_datetime(d: datetime) -> str:
 
 _prefix = ""
 _seq = itertools.count()
-# next(_ids) -> prefix + decimal counter, entirely in C (map over the count): no bytecode.
+# next(_ids) -> prefix + decimal counter (the slow path's); the generated fast path makes the
+# same string as f"{_prefix}{next(_seq)}" (cheaper than the method-wrapper call in the map).
 _ids: Iterator[str] = iter(())
 # Called in a forked child after the prefix changed (compiled loggers copy these globals).
 fork_hooks: list[Callable[[], None]] = []

@@ -111,7 +111,7 @@ def {NAME}({SIGNATURE}):
     try:
 {POSITIONAL_CHECK}
 {TIMESTAMP}
-        lid = next(IDS)
+        lid = f"{PFX}{next(SEQ)}"
         rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV{SERVICE}, "log_id": lid}
         ex = None
         ctx = CTX_GET()
@@ -161,12 +161,16 @@ _WRITE_SINK = """    try:
     except Exception:
         SINK_ERROR()"""
 
+# now(): the date-and-second text is cached with the range of time_ns() values it covers
+# (re-made when the clock leaves it, backwards too); per record only an int comparison and
+# the microsecond digits of str(t) (a 19-digit number from 2001 to 2286: CLK.ns_prefix
+# refuses any other and such records take the slow path, which formats them its own way).
 _TS_NOW = """\
-        s = str(TIME_NS())
-        c = CLK._cache
-        if c[0] != s[:-9]:
-            c = CLK._cache = (s[:-9], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-9]))))
-        ts = c[1] + s[-9:-3] + "Z"
+        t = TIME_NS()
+        c = CLK._ns_cache
+        if not c[0] <= t < c[1]:
+            c = NS_PREFIX(t)
+        ts = f"{c[2]}{str(t)[10:16]}Z"
 """
 
 # LogRecord.created (a float) the same way, from its microseconds as decimal text.
@@ -175,7 +179,7 @@ _TS_CREATED = """\
         c = CLK._cache
         if c[0] != s[:-6]:
             c = CLK._cache = (s[:-6], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-6]))))
-        ts = c[1] + s[-6:] + "Z"
+        ts = f"{c[1]}{s[-6:]}Z"
 """
 
 # Names the generated code uses itself: a column called like one of them is not a parameter
@@ -183,6 +187,13 @@ _TS_CREATED = """\
 _INTERNAL = frozenset({"event", "kw", "ts", "rec", "ex", "ctx", "k", "v", "s", "t", "us", "sec",
                        "c", "line", "n"})
 MAX_PARAMS = 250
+
+
+# Envelope columns an app does not pass: the logger fills them (RESERVED, timestamp, service
+# from the configuration) or the Docker log driver adds them (container_*). Every parameter
+# costs every call (~25 ns, passed or not: a default to bind, a test), so these are not
+# parameters; passed anyway, they arrive in **kw and take the same rules (or the slow path).
+NOT_PARAMS = frozenset(RESERVED) | {"timestamp", "service", "container_name", "container_id"}
 
 
 def param_columns(table: Any) -> list[Any]:
@@ -193,7 +204,7 @@ def param_columns(table: Any) -> list[Any]:
     for f in table.fields:
         n = f.name
         if (n.isidentifier() and not keyword.iskeyword(n) and n not in _INTERNAL
-                and not n.isupper() and not n.startswith("_")):
+                and n not in NOT_PARAMS and not n.isupper() and not n.startswith("_")):
             out.append(f)
     return out if len(out) <= MAX_PARAMS else []
 

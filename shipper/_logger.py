@@ -101,6 +101,7 @@ class Core:
         env = {
             "TABLE": table.name, "SERVICE": cfg.service, "CLK": _clock,
             "TIME_NS": time.time_ns, "GMTIME": time.gmtime, "STRFTIME": time.strftime,
+            "NS_PREFIX": _clock.ns_prefix,
             "FROM_EPOCH": _clock.from_epoch, "CTX_GET": get_context,
             "SPEC_GET": specs.get, "SAFE_KEYS": safe_keys, "LEARN": learn,
             "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
@@ -195,7 +196,8 @@ class Core:
         return self._compile(source, {"SEV": severity, "BOUND": bound}, "log_method")
 
     def _compile(self, source: str, env: dict[str, Any], name: str) -> Any:
-        fn = compile_function(source, {**self._env, **env, "IDS": _clock._ids}, name)
+        fn = compile_function(source, {**self._env, **env, "PFX": _clock._prefix,
+                                       "SEQ": _clock._seq}, name)
         # The log id's prefix and counter are globals of the function (a module attribute
         # lookup per record costs more); a forked child gets new ones through this list.
         self._namespaces.append(weakref.ref(fn))
@@ -205,7 +207,7 @@ class Core:
         for ref in self._namespaces:
             fn = ref()
             if fn is not None:
-                fn.__globals__["IDS"] = _clock._ids
+                fn.__globals__.update(PFX=_clock._prefix, SEQ=_clock._seq)
 
     def _sink_error(self) -> None:
         _stats.add("sink_error")

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import SCHEMAS
 
 import shipper
@@ -218,3 +220,51 @@ def test_positional_fields_are_an_error_record(capture: Any, check: Any) -> None
     shipper.configure(mode="strict")
     with pytest.raises(TypeError):
         shipper.get_logger("access_log").info("request", "/p")
+
+
+def test_envelope_columns_passed_as_fields(capture: Any, check: Any) -> None:
+    """The envelope columns an app rarely passes are not parameters of the generated method
+    (each parameter costs every call); passed anyway, they follow the same rules."""
+    from datetime import datetime, timezone
+
+    log = shipper.get_logger("access_log")
+    log.info("r", service="edge", container_name="c1", container_id="abc", **ACCESS)
+    log.info("r", timestamp=datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=timezone.utc),
+             **ACCESS)
+    log.info("r", log_id="mine", severity="LOUD", **ACCESS)
+    log.info("r", container_id="x" * 65, **ACCESS)
+    a, b, c, d = capture.records()
+    assert (a["service"], a["container_name"], a["container_id"]) == ("edge", "c1", "abc")
+    assert b["timestamp"] == "2024-05-01T12:00:00.250000Z"
+    assert c["log_id"] != "mine" and c["severity"] == "INFO"
+    assert d["container_id"].startswith("x" * 30) and "truncated" in d["container_id"]
+    assert all(check(r) == [] for r in (a, b, c, d))
+    assert shipper.stats()["dropped_field"] == 2 and shipper.stats()["truncated"] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(t=st.integers(10**18, 10**19 - 1))
+def test_fast_path_timestamp_text_is_the_datetime_text(t: int) -> None:
+    """The generated code's timestamp: the cached second (`ns_prefix`) plus str(t)[10:16]."""
+    from datetime import datetime, timedelta, timezone
+
+    from shipper import _clock
+
+    lo, hi, prefix = _clock.ns_prefix(t)
+    assert lo <= t < hi and hi - lo == 10**9
+    expected = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=t // 1000)
+    assert f"{prefix}{str(t)[10:16]}Z" == expected.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_clock_outside_the_fast_range_takes_the_slow_path(
+        capture: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipper import _clock
+
+    with pytest.raises(ValueError):
+        _clock.ns_prefix(10**18 - 1)
+    monkeypatch.setattr(_clock, "_ns_cache", (0, 0, ""))
+    monkeypatch.setattr(_clock, "_time_ns", lambda: 5 * 10**17)  # 1985: 18 digits
+    log = shipper.get_logger()
+    log.info.__globals__["TIME_NS"] = _clock._time_ns
+    log.info("old clock")
+    assert capture.one()["timestamp"] == "1985-11-05T00:53:20.000000Z"
