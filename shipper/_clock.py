@@ -37,19 +37,33 @@ def now() -> str:
     return c[1] + s[-9:-3] + "Z"
 
 
-# For the generated fast path: (first ns, end ns, "YYYY-MM-DDTHH:MM:SS.") of one second.
-_ns_cache: tuple[int, int, str] = (0, 0, "")
+# For the generated fast path: (first ns of one second, "YYYY-MM-DDTHH:MM:SS.") and the same
+# in microseconds for LogRecord.created. Per record: one subtraction gives the offset in the
+# second (a small int), whose microseconds are two 3-digit strings from DIGITS3; no int is
+# turned into text (str() of a 19-digit number costs more than the rest together). The
+# start values make the first offset fall outside any second, so the first record fills it.
+DIGITS3: tuple[str, ...] = tuple(f"{i:03d}" for i in range(1000))
+_ns_cache: tuple[int, str] = (-(10**30), "")
+_us_cache: tuple[int, str] = (-(10**30), "")
 
 
-def ns_prefix(t: int) -> tuple[int, int, str]:
-    """The cache entry for the second that `t` (time_ns) falls in; only for 19-digit `t`
-    (2001-09-09 to 2286-11-20), whose microseconds are str(t)[10:16]."""
+def ns_prefix(t: int) -> tuple[int, str]:
+    """The `_ns_cache` entry for the second that `t` (time.time_ns()) falls in."""
     global _ns_cache
-    if not 10**18 <= t < 10**19:
-        raise ValueError(f"time_ns() out of the fast path's range: {t}")
+    if t < 0:
+        raise ValueError(f"time_ns() before 1970: {t}")
     lo = t - t % 1_000_000_000
-    c = _ns_cache = (lo, lo + 1_000_000_000,
-                     _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // 1_000_000_000)))
+    c = _ns_cache = (lo, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // 1_000_000_000)))
+    return c
+
+
+def us_prefix(us: int) -> tuple[int, str]:
+    """The `_us_cache` entry for the second that `us` (microseconds since 1970) falls in."""
+    global _us_cache
+    if us < 0:
+        raise ValueError(f"a time before 1970: {us} us")
+    lo = us - us % 1_000_000
+    c = _us_cache = (lo, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // 1_000_000)))
     return c
 
 

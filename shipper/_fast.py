@@ -161,30 +161,33 @@ _WRITE_SINK = """    try:
     except Exception:
         SINK_ERROR()"""
 
-# now(): the date-and-second text is cached with the range of time_ns() values it covers
-# (re-made when the clock leaves it, backwards too); per record only an int comparison and
-# the microsecond digits of str(t) (a 19-digit number from 2001 to 2286: CLK.ns_prefix
-# refuses any other and such records take the slow path, which formats them its own way).
+# now(): the date-and-second text is cached with the time_ns() at which its second starts
+# (re-made when the clock leaves that second, backwards too); per record one subtraction
+# and two table lookups (see _clock.DIGITS3).
 _TS_NOW = """\
         t = TIME_NS()
         c = CLK._ns_cache
-        if not c[0] <= t < c[1]:
+        u = t - c[0]
+        if not 0 <= u < 1000000000:
             c = NS_PREFIX(t)
-        ts = f"{c[2]}{str(t)[10:16]}Z"
+            u = t - c[0]
+        ts = f"{c[1]}{D3[u // 1000000]}{D3[u // 1000 % 1000]}Z"
 """
 
-# LogRecord.created (a float) the same way, from its microseconds as decimal text.
+# LogRecord.created (a float) the same way, from its microseconds.
 _TS_CREATED = """\
-        s = str(ROUND(created * 1000000))
-        c = CLK._cache
-        if c[0] != s[:-6]:
-            c = CLK._cache = (s[:-6], STRFTIME("%Y-%m-%dT%H:%M:%S.", GMTIME(int(s[:-6]))))
-        ts = f"{c[1]}{s[-6:]}Z"
+        t = ROUND(created * 1000000)
+        c = CLK._us_cache
+        u = t - c[0]
+        if not 0 <= u < 1000000:
+            c = US_PREFIX(t)
+            u = t - c[0]
+        ts = f"{c[1]}{D3[u // 1000]}{D3[u % 1000]}Z"
 """
 
 # Names the generated code uses itself: a column called like one of them is not a parameter
 # (it still works, through **kw and the generic loop).
-_INTERNAL = frozenset({"event", "kw", "ts", "rec", "ex", "ctx", "k", "v", "s", "t", "us", "sec",
+_INTERNAL = frozenset({"event", "kw", "ts", "rec", "ex", "ctx", "k", "v", "s", "t", "u", "us", "sec",
                        "c", "line", "n"})
 MAX_PARAMS = 250
 

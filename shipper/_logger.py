@@ -100,9 +100,8 @@ class Core:
 
         env = {
             "TABLE": table.name, "SERVICE": cfg.service, "CLK": _clock,
-            "TIME_NS": time.time_ns, "GMTIME": time.gmtime, "STRFTIME": time.strftime,
-            "NS_PREFIX": _clock.ns_prefix,
-            "FROM_EPOCH": _clock.from_epoch, "CTX_GET": get_context,
+            "TIME_NS": time.time_ns, "NS_PREFIX": _clock.ns_prefix,
+            "US_PREFIX": _clock.us_prefix, "D3": _clock.DIGITS3, "CTX_GET": get_context,
             "SPEC_GET": specs.get, "SAFE_KEYS": safe_keys, "LEARN": learn,
             "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
             "MAXB": cfg.max_line_bytes,
