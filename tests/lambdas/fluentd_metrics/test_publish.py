@@ -148,11 +148,17 @@ def test_ten_thousand_lines_split_into_calls_within_the_limits(h, aws):
         folder.add_status(parse_line(line))
     op = cli.meta.service_model.operation_model("PutMetricData")
     ser = create_serializer("query")
+    from botocore.validate import ParamValidator
+
     for batch in fm_publish.batches(folder.datums()):
-        req = ser.serialize_to_request({"Namespace": "fluentd",
-                                        "MetricData": [fm_publish.to_api(d, 60) for d in batch]}, op)
+        params = {"Namespace": "fluentd", "MetricData": [fm_publish.to_api(d, 60) for d in batch]}
+        req = ser.serialize_to_request(params, op)
         assert len(urlencode(req["body"])) <= 1_000_000
         assert len(batch) <= 1000
+        # the client turns botocore's validation off for speed; the items would pass it anyway
+        # (ints for Double values, tuples for lists, epoch seconds for the timestamp)
+        report = ParamValidator().validate(params, op.input_shape)
+        assert not report.has_errors(), report.generate_report()
 
 
 def test_size_limit_splits_before_the_count_limit(h):
