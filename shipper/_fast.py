@@ -473,6 +473,20 @@ def generate_source(table: Any, *, service: bool, stdlib: bool | str,
     return src
 
 
+def generate_noop_source(table: Any) -> str:
+    """The source of the table's below-level method: its signature, and nothing else.
+
+    A call binds its fields to parameters (locals, set in C) instead of building a **kwargs
+    dict: with the access-log record, 0.14 µs instead of 0.3 µs for `def f(*a, **kw)`.
+    Like that one it takes anything (extra positionals, no event), so that a call below the
+    level cannot fail whatever its arguments."""
+    params = param_columns(table)
+    cols = "".join(f"{f.name}=_M, " for f in params)
+    signature = f"event=None, _positional=_M, /, {cols}*args, **kw" if params else \
+        "*args, **kw"
+    return f"def log_noop({signature}):\n    return None\n"
+
+
 def compile_function(source: str, env: dict[str, Any], name: str) -> Any:
     namespace = dict(env)
     namespace["_Slow"] = _Slow

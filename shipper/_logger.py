@@ -31,6 +31,7 @@ from ._fast import (
     compile_function,
     fill_source,
     fits,
+    generate_noop_source,
     generate_source,
     is_scalar,
 )
@@ -56,11 +57,6 @@ def _standard_count() -> int:
     import logging
 
     return len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
-
-
-def _noop(*args: Any, **kwargs: Any) -> None:
-    """What a level below the configured one is: nothing, not even a check."""
-    return
 
 
 class Core:
@@ -131,6 +127,8 @@ class Core:
                                                      specs=specs, inline_fd=inline_fd, bound=False)
         self.stdlib_source = generate_source(table, service=service, stdlib=True, specs=specs,
                                              inline_fd=inline_fd)
+        # What a level below the configured one is: nothing, not even a check; one per table
+        self.noop = compile_function(generate_noop_source(table), {}, "log_noop")
         self._namespaces: list[weakref.ref[Any]] = []
         self.log_stdlib = self._compile(self.stdlib_source, {"BOUND": {}}, "log_stdlib")
         _live_cores.add(self)
@@ -433,12 +431,12 @@ class Logger:
         core = core_for(self.table)
         level = core.cfg.level
         for method, severity, number in LEVEL_METHODS:
-            fn = core.method(severity, self._bound) if number >= level else _noop
+            fn = core.method(severity, self._bound) if number >= level else core.noop
             object.__setattr__(self, method, fn)
 
     def exception(self, event: str, **fields: Any) -> None:
         """`error(...)` with the exception being handled as the `error` record."""
-        if self.error is _noop:
+        if self.error.__name__ == "log_noop":
             return
         fields.setdefault("exc_info", sys.exc_info()[1] or False)
         self.error(event, **fields)

@@ -15,7 +15,7 @@ from support import SCHEMAS
 
 import shipper
 from shipper import _config
-from shipper._logger import _noop
+from shipper._logger import core_for
 from shipper.registry import ROUTING_KEY
 from shipper.sinks import FileSink
 
@@ -63,10 +63,28 @@ def test_every_level_method(capture: Any) -> None:
 def test_below_level_methods_are_the_shared_noop(capture: Any) -> None:
     shipper.configure(level="WARNING")
     log = shipper.get_logger()
-    assert log.debug is _noop and log.info is _noop and log.warning is not _noop
+    noop = core_for("app_log").noop
+    assert log.debug is noop and log.info is noop and log.warning is not noop
+    assert log.bind(a=1).info is noop and shipper.get_logger("access_log").info is not noop
     log.info("dropped by level")
     log.error("kept")
     assert [r["message"] for r in capture.records()] == ["kept"]
+
+
+def test_a_call_below_the_level_takes_any_arguments(capture: Any) -> None:
+    """The no-op has the table's column parameters (cheaper binding than **kwargs) but, like
+    `def f(*a, **kw)`, takes any arguments: a call below the level never fails."""
+    shipper.configure(level="CRITICAL")
+    for table in ("access_log", "app_log", "raw_log"):
+        log = shipper.get_logger(table)
+        log.info()
+        log.info("e", 1, 2, 3, 4, path="/p", event="x", _positional=1, kw=2, unknown=object())
+        log.warning(event="only a keyword")
+        try:
+            raise ValueError("x")
+        except ValueError:
+            log.exception("ERROR is below CRITICAL")
+    assert capture.records() == [] and shipper.stats() == {}
 
 
 def test_configure_rebuilds_loggers_already_handed_out(capture: Any) -> None:
