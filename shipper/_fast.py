@@ -35,6 +35,8 @@ class _Missing:
 
 
 MISSING = _Missing()
+# What a stdlib `fill` function returns for a record whose keys are not its keys.
+MISS = _Missing()
 
 
 class _Slow(Exception):
@@ -294,21 +296,20 @@ def _indent(text: str, n: int) -> str:
 
 # stdlib records: the fields are the LogRecord's attributes beyond the standard ones, which
 # `LogRecord.__init__` always sets first (NSTD of them), so `extra=` keys are the dict's tail.
-# A call site passes the same keys every time, so the tail's key tuple (made in C, read from
-# the end of the dict: only the extra keys are visited, ~1.5k instructions less than skipping
-# the standard ones from the front; the tuple is reversed, which is fine for a cache key)
-# selects a small function generated for exactly those keys (`fill_source`): the values come
-# out of the dict in one itemgetter call, each is checked by its column's rule written out,
-# and the undeclared ones become the extra dict in one dict display. Fields from the context
-# came first; the record's own fields win over them.
+# A call site passes the same keys every time: its records are placed by a small function
+# generated for exactly those keys (`fill_source`): the values come out of the dict in one
+# itemgetter call, each is checked by its column's rule written out, and the undeclared ones
+# become the extra dict in one dict display. The function is found by (len(D), last key):
+# two C calls, where the tuple of the tail's keys costs ~0.3 µs more to make and hash. A
+# function checks that its keys are all there (with len(D), that is the same key set) and
+# returns MISS when they are not; then FILL_EXACT finds the function by the whole key tuple.
+# Fields from the context came first; the record's own fields win over them.
 _STDLIB_FIELDS = """\
-        n = len(D) - NSTD
-        if n > 0:
-            ks = TUPLE(ISLICE(REVERSED(D), n))
-            fill = FILLS_GET(ks)
-            if fill is None:
-                fill = MAKE_FILL(ks[::-1], D)
-            x = fill(D, rec)
+        n = len(D)
+        if n > NSTD:
+            fill = FILLS_GET((n, NEXT(REVERSED(D))))
+            if fill is None or (x := fill(D, rec)) is MISS:
+                x = FILL_EXACT(D)(D, rec)
             if x is not None:
                 if ex is None:
                     ex = x
@@ -342,33 +343,36 @@ def handle(record):
 
 def fill_source(keys: tuple[Any, ...], specs: dict[str, tuple[Any, ...]], skip: Any,
                 to_extra: Any, sample: dict[Any, Any] | None = None) -> str | None:
-    """Source of `fill(D, rec)` for records whose extra keys are exactly `keys`.
+    """Source of `fill(D, rec)` for records whose extra keys (the tail) are exactly `keys`.
 
-    `sample` (the first record's dict) gives each undeclared value's expected type: a call site
-    logs the same types every time, so that type is tested first (any other scalar still
-    passes, a little later).
-
-    Declared columns are checked and set in `rec`; the other keys (those `to_extra` accepts)
-    are returned as the extra dict, or None when there are none. A key the fast path never
-    takes (a secret, a name the logger owns, a column of kind 0, an undeclared key where the
-    table has no extra column) makes a function that always raises `_Slow`. Keys in `skip`
-    (attributes a formatter added) are not fields. None: no generated code for these keys (a
-    key that is not a str: its repr would not be a plain literal)."""
-    used: list[str] = []
+    It first takes every key's value with GET (`operator.itemgetter(*keys)`): a missing key
+    means another key set (the caller found this function by length and last key only), and
+    it returns MISS having changed nothing. Declared columns are checked and set in `rec`; the
+    other keys (those `to_extra` accepts) are returned as the extra dict, or None when there
+    are none. A key the fast path never takes (a secret, a name the logger owns, a column of
+    kind 0, an undeclared key where the table has no extra column) makes it raise `_Slow`.
+    Keys in `skip` (attributes a formatter added) are not fields. `sample` (the first record's
+    dict) gives each undeclared value's expected type: a call site logs the same types every
+    time, so that type is tested first (any other scalar still passes, a little later).
+    None: no generated code for these keys (a key that is not a str: its repr would not be a
+    plain literal)."""
+    if not keys or any(type(k) is not str for k in keys):
+        return None
+    names = []
     body: list[str] = []
     extra: list[tuple[str, str]] = []
-    for k in keys:
-        if type(k) is not str:
-            return None
-        if k in skip:
-            continue
-        v = f"v{len(used)}"
-        used.append(k)
+    slow = False
+    for i, k in enumerate(keys):
+        v = f"v{i}"
+        names.append(v)
         spec = specs.get(k)
-        if spec is not None:
+        if k in skip:
+            names[-1] = "_"
+        elif spec is not None:
             test = test_expr(v, spec)
             if test is None:
-                return "def fill(D, rec):\n    raise _Slow\n"
+                slow = True
+                break
             if not spec[3]:
                 test = f"{test} or {v} is None"
             body += [f"    if not ({test}):", "        raise _Slow", f"    rec[{k!r}] = {v}"]
@@ -377,16 +381,17 @@ def fill_source(keys: tuple[Any, ...], specs: dict[str, tuple[Any, ...]], skip: 
             body += [f"    if not ({scalar_expr(v, expected)}):", "        raise _Slow"]
             extra.append((k, v))
         else:
-            return "def fill(D, rec):\n    raise _Slow\n"
-    if len(used) == 1:
-        get = f"    v0 = D[{used[0]!r}]"
-    elif used:
-        get = f"    {', '.join(f'v{i}' for i in range(len(used)))} = GET(D)"
-    else:
-        get = "    pass"
+            slow = True
+            break
+    if slow:
+        names = ["_"] * len(keys)
+        body = ["    raise _Slow"]
+    target = names[0] if len(keys) == 1 else ", ".join(names)
     ret = ("    return {" + ", ".join(f"{k!r}: {v}" for k, v in extra) + "}") if extra \
         else "    return None"
-    return "\n".join(["def fill(D, rec):", get, *body, ret]) + "\n"
+    return "\n".join(["def fill(D, rec):", "    try:", f"        {target} = GET(D)",
+                      "    except KeyError:", "        return MISS", *body,
+                      *([] if slow else [ret])]) + "\n"
 
 
 def generate_source(table: Any, *, service: bool, stdlib: bool | str,

@@ -25,6 +25,7 @@ from ._context import get_context
 from ._encode import fit_line
 from ._errors import RecordError, Violation
 from ._fast import (
+    MISS,
     RESERVED,
     _Slow,
     column_specs,
@@ -81,8 +82,10 @@ class Core:
                           and table.field("error").type in ("RECORD", "JSON"))
         specs = column_specs(table, self.redact)
         self.specs = specs
-        # stdlib records: per tuple of extra keys, the function that places them (bounded)
+        # stdlib records: per tuple of extra keys, the function that places them (bounded),
+        # and the same functions by (len(record.__dict__), last key), which is cheaper to make
         self._fills: dict[tuple[Any, ...], Any] = {}
+        self._fills_by_end: dict[tuple[int, Any], Any] = {}
         safe_keys: set[str] = set()
 
         def learn(key: str) -> bool:
@@ -104,8 +107,8 @@ class Core:
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
             "POSITIONAL": self.positional,
             "STANDARD": STANDARD_ATTRS, "NSTD": _standard_count(), "ISLICE": itertools.islice,
-            "TUPLE": tuple, "REVERSED": reversed, "ROUND": round, "FILLS_GET": self._fills.get,
-            "MAKE_FILL": self._make_fill,
+            "REVERSED": reversed, "NEXT": next, "ROUND": round, "MISS": MISS,
+            "FILLS_GET": self._fills_by_end.get, "FILL_EXACT": self._fill_exact,
         }
         # a plain fd: write inline, no call; without the lock where writes cannot interleave
         inline_fd: bool | str = type(sink).emit is FdSink.emit
@@ -149,23 +152,27 @@ class Core:
             "BOUND": {}, "H": handler, "PY_HANDLE": generic, "LOGRECORD": logging.LogRecord,
             "SEVS_GET": SEVERITIES.get}, "handle")
 
-    def _make_fill(self, keys: tuple[Any, ...], sample: dict[Any, Any] | None = None) -> Any:
-        """The function that places the extra fields of stdlib records with exactly these keys.
+    def _fill_exact(self, d: dict[Any, Any]) -> Any:
+        """The function that places the extra fields of stdlib records with exactly the keys
+        of `d`'s tail (generated at the first such record), filed by (len(d), last key) too.
 
         One is generated per distinct key tuple (a call site logs the same keys every time), up
         to _FILL_LIMIT of them; past that, or for keys that are not all str, `_fill_generic`."""
-        src = None
-        if len(self._fills) < _FILL_LIMIT:
-            src = fill_source(keys, self.specs, STANDARD_ATTRS,
-                              self.learn if self.extra is not None else lambda k: False,
-                              sample)
-        if src is None:
-            return self._fill_generic
-        env: dict[str, Any] = {}
-        if src.startswith("def fill(D, rec):\n    v0, "):
-            env["GET"] = operator.itemgetter(*(k for k in keys if k not in STANDARD_ATTRS))
-        fn = compile_function(src, env, "fill")
-        self._fills[keys[::-1]] = fn  # the hot path looks it up by the keys read backwards
+        keys = tuple(itertools.islice(d, self._nstd, None))
+        fn = self._fills.get(keys)
+        if fn is None:
+            src = None
+            if len(self._fills) < _FILL_LIMIT:
+                src = fill_source(keys, self.specs, STANDARD_ATTRS,
+                                  self.learn if self.extra is not None else lambda k: False, d)
+            if src is None:
+                fn = self._fill_generic
+            else:
+                fn = self._fills[keys] = compile_function(
+                    src, {"GET": operator.itemgetter(*keys), "MISS": MISS}, "fill")
+        end = (len(d), keys[-1])
+        if len(self._fills_by_end) < _FILL_LIMIT or end in self._fills_by_end:
+            self._fills_by_end[end] = fn
         return fn
 
     def _fill_generic(self, d: dict[Any, Any], rec: dict[str, Any]) -> dict[str, Any] | None:

@@ -233,6 +233,24 @@ def test_more_key_sets_than_the_cache_holds(std: logging.Logger, capture: Any, c
                         for r, a in zip(recs[8:], recs[:8])]
 
 
+def test_key_sets_that_end_alike(std: logging.Logger, capture: Any) -> None:
+    """Generated code is found by (number of keys, last key) first: key sets that share both
+    still each get their own, whatever order their records come in."""
+    from shipper._logger import core_for
+
+    for _ in range(3):
+        std.info("a", extra={"user": "u", "request_id": "r"})
+        std.info("b", extra={"order": 5, "request_id": "r"})
+        std.info("c", extra={"password": "hunter2", "request_id": "r"})
+    recs = capture.records()
+    assert [r["extra"] for r in recs] == [{"user": "u"}, {"order": 5},
+                                          {"password": "[REDACTED]"}] * 3
+    assert all(r["request_id"] == "r" for r in recs)
+    assert shipper.stats() == {"emitted": 9, "redacted": 3}
+    assert {("user", "request_id"), ("order", "request_id"),
+            ("password", "request_id")} <= set(core_for("app_log")._fills)
+
+
 # Names that exercise every branch of the generated code: declared columns of each kind, the
 # envelope's own keys, secrets, undeclared names, a key that is not a str.
 _KEYS = st.sampled_from(["request_id", "trace_id", "logger", "service", "log_id", "severity",
