@@ -341,6 +341,9 @@ def handle(record):
 """
 
 
+MAX_FILL_KEYS = 64
+
+
 def fill_source(keys: tuple[Any, ...], specs: dict[str, tuple[Any, ...]], skip: Any,
                 to_extra: Any, sample: dict[Any, Any] | None = None) -> str | None:
     """Source of `fill(D, rec)` for records whose extra keys (the tail) are exactly `keys`.
@@ -355,8 +358,9 @@ def fill_source(keys: tuple[Any, ...], specs: dict[str, tuple[Any, ...]], skip: 
     dict) gives each undeclared value's expected type: a call site logs the same types every
     time, so that type is tested first (any other scalar still passes, a little later).
     None: no generated code for these keys (a key that is not a str: its repr would not be a
-    plain literal)."""
-    if not keys or any(type(k) is not str for k in keys):
+    plain literal; more than MAX_FILL_KEYS keys: a dict logged as extra, not a call site's
+    fields, whose code would take long to compile)."""
+    if not keys or len(keys) > MAX_FILL_KEYS or any(type(k) is not str for k in keys):
         return None
     names = []
     body: list[str] = []

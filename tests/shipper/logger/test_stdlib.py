@@ -251,6 +251,17 @@ def test_key_sets_that_end_alike(std: logging.Logger, capture: Any) -> None:
             ("password", "request_id")} <= set(core_for("app_log")._fills)
 
 
+def test_a_big_extra_dict_takes_the_generic_loop(std: logging.Logger, capture: Any) -> None:
+    from shipper._fast import MAX_FILL_KEYS
+    from shipper._logger import core_for
+
+    big = {f"k{i}": i for i in range(MAX_FILL_KEYS + 1)}
+    std.info("big", extra=big)
+    std.info("big", extra=big)
+    assert [r["extra"] for r in capture.records()] == [big, big]
+    assert tuple(big) not in core_for("app_log")._fills  # no code generated for it
+
+
 # Names that exercise every branch of the generated code: declared columns of each kind, the
 # envelope's own keys, secrets, undeclared names, a key that is not a str.
 _KEYS = st.sampled_from(["request_id", "trace_id", "logger", "service", "log_id", "severity",
