@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from itertools import compress, repeat
 from operator import itemgetter, lt, sub
 from typing import Any, NamedTuple
@@ -53,10 +52,6 @@ class Datum(NamedTuple):
     values: tuple[float, ...]
     counts: tuple[int, ...]
 
-    @property
-    def timestamp(self) -> datetime:
-        return datetime.fromtimestamp(self.ts, tz=timezone.utc)
-
 
 # A batch makes about one Datum per line: built with tuple.__new__ (one C call), not through
 # the generated __new__ (a Python frame each).
@@ -93,8 +88,6 @@ def _all_keys(plan: _Plan) -> list[str]:
 
 
 Dims = tuple[tuple[str, str], ...]
-_STATUS_NAMES = (cat.STATUS_LINES,)
-_ONE = (1.0,)
 
 
 @dataclass
