@@ -47,23 +47,25 @@ _ns_cache: tuple[int, str] = (-(10**30), "")
 _us_cache: tuple[int, str] = (-(10**30), "")
 
 
+def _second_of(t: int, per_second: int) -> tuple[int, str]:
+    """(first tick of the second that `t` falls in, its "YYYY-MM-DDTHH:MM:SS." text)."""
+    if t < 0:
+        raise ValueError(f"a time before 1970: {t} (1/{per_second} s)")
+    lo = t - t % per_second
+    return lo, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // per_second))
+
+
 def ns_prefix(t: int) -> tuple[int, str]:
     """The `_ns_cache` entry for the second that `t` (time.time_ns()) falls in."""
     global _ns_cache
-    if t < 0:
-        raise ValueError(f"time_ns() before 1970: {t}")
-    lo = t - t % 1_000_000_000
-    c = _ns_cache = (lo, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // 1_000_000_000)))
+    c = _ns_cache = _second_of(t, 1_000_000_000)
     return c
 
 
 def us_prefix(us: int) -> tuple[int, str]:
     """The `_us_cache` entry for the second that `us` (microseconds since 1970) falls in."""
     global _us_cache
-    if us < 0:
-        raise ValueError(f"a time before 1970: {us} us")
-    lo = us - us % 1_000_000
-    c = _us_cache = (lo, _strftime("%Y-%m-%dT%H:%M:%S.", _gmtime(lo // 1_000_000)))
+    c = _us_cache = _second_of(us, 1_000_000)
     return c
 
 
