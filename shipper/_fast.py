@@ -163,29 +163,23 @@ _WRITE_SINK = """    try:
     except Exception:
         SINK_ERROR()"""
 
-# now(): the date-and-second text is cached with the time_ns() at which its second starts
-# (re-made when the clock leaves that second, backwards too); per record one subtraction
-# and two table lookups (see _clock.DIGITS3).
-_TS_NOW = """\
-        t = TIME_NS()
-        c = CLK._ns_cache
-        u = t - c[0]
-        if not 0 <= u < 1000000000:
-            c = NS_PREFIX(t)
-            u = t - c[0]
-        ts = f"{c[1]}{D3[u // 1000000]}{D3[u // 1000 % 1000]}Z"
-"""
+def _timestamp_code(clock: str, cache: str, prefix: str, per_second: int, digits: tuple[str, str]) -> str:
+    """Generated lines that set `ts` from the integer time `clock` evaluates to: the
+    date-and-second text is cached (in `_clock.<cache>`) with the tick at which its second
+    starts, re-made by `prefix` when the clock leaves that second (backwards too); per record
+    one subtraction and two lookups in the 3-digit table (see _clock.DIGITS3)."""
+    return (f"        t = {clock}\n"
+            f"        c = CLK.{cache}\n"
+            "        u = t - c[0]\n"
+            f"        if not 0 <= u < {per_second}:\n"
+            f"            c = {prefix}(t)\n"
+            "            u = t - c[0]\n"
+            f'        ts = f"{{c[1]}}{{D3[{digits[0]}]}}{{D3[{digits[1]}]}}Z"\n')
 
-# LogRecord.created (a float) the same way, from its microseconds.
-_TS_CREATED = """\
-        t = ROUND(created * 1000000)
-        c = CLK._us_cache
-        u = t - c[0]
-        if not 0 <= u < 1000000:
-            c = US_PREFIX(t)
-            u = t - c[0]
-        ts = f"{c[1]}{D3[u // 1000]}{D3[u % 1000]}Z"
-"""
+
+# now(), from time.time_ns(); and LogRecord.created (a float) from its microseconds.
+_TS_NOW = _timestamp_code("TIME_NS()", "_ns_cache", "NS_PREFIX", 1_000_000_000, ("u // 1000000", "u // 1000 % 1000"))
+_TS_CREATED = _timestamp_code("ROUND(created * 1000000)", "_us_cache", "US_PREFIX", 1_000_000, ("u // 1000", "u % 1000"))
 
 # Names the generated code uses itself: a column called like one of them is not a parameter
 # (it still works, through **kw and the generic loop).
