@@ -250,7 +250,7 @@ def main() -> None:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
-        args.records, args.runs, args.rounds = 5000, 3, 1
+        args.records, args.runs, args.rounds = 5000, 3, 3
     if args.child:
         child(args.child, args.records, args.runs)
         return
