@@ -270,3 +270,25 @@ def test_an_unexpected_error_on_one_line_costs_that_line_only(h, aws, monkeypatc
     assert summary["status_lines"] == 100 and summary["api_calls"] == 1
     assert not any(k[2] == "in_forward" for k in sent_values(calls))
     assert '"line failed"' in capsys.readouterr().out
+
+
+def test_a_bug_while_folding_one_plugin_costs_that_plugins_lines_only(h, aws, monkeypatch, capsys):
+    import fm_fold
+
+    real = fm_fold.Folder._fold_run
+    failed = []
+
+    def flaky(self, run, prev, out, counts):
+        if "buffer_queue_length" in run.plan.keys and not failed:
+            failed.append(1)
+            raise ZeroDivisionError("simulated bug")
+        return real(self, run, prev, out, counts)
+
+    monkeypatch.setattr(fm_fold.Folder, "_fold_run", flaky)
+    calls = capture(h)
+    summary = h.handler(event(STATUS), None)
+    lost = summary["skipped_by_reason"]["internal_error"]
+    assert 0 < lost < len(STATUS) and summary["status_lines"] == len(STATUS) - lost
+    assert summary["api_calls"] == 1 and sent_values(calls)  # the other plugins' metrics went out
+    out = capsys.readouterr().out
+    assert '"plugin lines failed"' in out and "simulated bug" in out
