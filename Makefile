@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench lambda-zip generate clean
+.PHONY: install lint test demo bench lambda-zip generate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The product code (tests are not linted: hostile inputs and fixtures break style on purpose).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shipper lambdas demo bench
+
+test: lint
 	$(PY) -m pytest -q -p no:randomly
 
 demo: $(STAMP)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import itertools
 import logging
 import os
 import re
@@ -124,21 +125,21 @@ def stage_queries(ctx: dict[str, Any]) -> None:
     stamp = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
     queries = [
         ("Failed calls to /version/endpoint in the window (BigQuery's double-quoted literal, @params)",
-         'SELECT timestamp, status_code, latency FROM access_log WHERE status_code != 200 '
-         'AND path = "/version/endpoint" AND timestamp BETWEEN @from AND @to ORDER BY timestamp',
+         ('SELECT timestamp, status_code, latency FROM access_log WHERE status_code != 200 '
+          'AND path = "/version/endpoint" AND timestamp BETWEEN @from AND @to ORDER BY timestamp'),
          [f"from:TIMESTAMP={stamp(ctx['traffic_from'])}", f"to:TIMESTAMP={stamp(ctx['traffic_to'])}"]),
         ("Average latency per path",
          "SELECT path, AVG(latency) AS latency_avg FROM access_log GROUP BY path ORDER BY latency_avg DESC LIMIT 8", []),
         ("p95 latency per route",
-         "SELECT route, COUNT(*) AS requests, APPROX_QUANTILES(latency, 100)[OFFSET(95)] AS latency_p95 "
-         "FROM access_log GROUP BY route ORDER BY latency_p95 DESC", []),
+         ("SELECT route, COUNT(*) AS requests, APPROX_QUANTILES(latency, 100)[OFFSET(95)] AS latency_p95 "
+          "FROM access_log GROUP BY route ORDER BY latency_p95 DESC"), []),
         ("Errors with their exception (app_log)",
-         "SELECT timestamp, message, error.type AS error_type, "
-         "SPLIT(error.stack, '\\n')[SAFE_OFFSET(ARRAY_LENGTH(SPLIT(error.stack, '\\n')) - 2)] AS last_frame "
-         "FROM app_log WHERE severity = 'ERROR'", []),
+         ("SELECT timestamp, message, error.type AS error_type, "
+          "SPLIT(error.stack, '\\n')[SAFE_OFFSET(ARRAY_LENGTH(SPLIT(error.stack, '\\n')) - 2)] AS last_frame "
+          "FROM app_log WHERE severity = 'ERROR'"), []),
         ("App events by message, with a field from the extra JSON column",
-         "SELECT severity, message, COUNT(*) AS n, SUM(CAST(JSON_VALUE(extra, '$.qty') AS INT64)) AS qty "
-         "FROM app_log GROUP BY severity, message ORDER BY n DESC", []),
+         ("SELECT severity, message, COUNT(*) AS n, SUM(CAST(JSON_VALUE(extra, '$.qty') AS INT64)) AS qty "
+          "FROM app_log GROUP BY severity, message ORDER BY n DESC"), []),
         ("What the app printed that was not JSON (raw_log)",
          "SELECT stream, text FROM raw_log", []),
     ]
@@ -208,7 +209,7 @@ def stage_fluentd(ctx: dict[str, Any]) -> None:
     ax.step(times, [p["bytes"] for p in series], where="post", label="buffer_total_queued_size (bytes)")
     ax.set_ylabel("bytes")
     ax2 = ax.twinx()
-    incs = [0] + [max(0, b["retry_count"] - a["retry_count"]) for a, b in zip(series, series[1:])]
+    incs = [0] + [max(0, b["retry_count"] - a["retry_count"]) for a, b in itertools.pairwise(series)]
     ax2.bar(times, incs, width=timedelta(seconds=2), color="tab:red", alpha=0.5, label="retries per 5 s")
     ax2.set_ylabel("retries")
     ax.set_title("fluentd out_file_app: buffer and retries (captured run: healthy, outage, recovery)")

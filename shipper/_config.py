@@ -52,7 +52,7 @@ class Config:
 
 def parse_level(level: Any) -> int:
     if isinstance(level, bool):
-        raise ValueError(f"level must be a name or a number, got {level!r}")
+        raise ValueError(f"level must be a name or a number, got {level!r}")  # noqa: TRY004 - a bad setting
     if isinstance(level, int):
         return level
     name = str(level).strip().upper()

@@ -262,7 +262,7 @@ def _as_float(v: Any, path: str, ch: Changes) -> float | int:
     if hasattr(v, "total_seconds"):  # timedelta: latency=timedelta(...)
         try:
             secs = float(v.total_seconds())
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - not a usable timedelta: the generic rules below take it
             pass
         else:
             ch.change("coerced", path, None, "timedelta stored as seconds")

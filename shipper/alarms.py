@@ -115,8 +115,8 @@ def desired_alarms(s: AlarmSettings) -> list[AlarmSpec]:
     specs: list[AlarmSpec] = []
     for pid in s.plugin_ids:
         dims = (("PluginId", pid),)
-        base = dict(namespace=s.namespace, dimensions=dims, period=s.period, actions=s.actions,
-                    treat_missing_data="notBreaching")
+        base = {"namespace": s.namespace, "dimensions": dims, "period": s.period, "actions": s.actions,
+                "treat_missing_data": "notBreaching"}
         specs.append(AlarmSpec(
             name=f"{s.prefix}-{pid}-retries-rising",
             description=f"fluentd output {pid} retried in each of {s.retry_periods} periods of {s.period}s: "

@@ -136,7 +136,7 @@ class _Loader:
         gc.disable()
         try:
             for src in self.sources:
-                stream = (stdin or sys.stdin.buffer) if src == STDIN else open(src, "rb")
+                stream = (stdin or sys.stdin.buffer) if src == STDIN else open(src, "rb")  # noqa: SIM115 - closed below
                 try:
                     reader = LineReader(stream, self.max_line)
                     self.starts.append((self.ordinal + 1, _display(src)))
@@ -260,7 +260,7 @@ class _Loader:
         if flush:
             try:
                 self.sink.flush()
-            except Exception:  # noqa: BLE001 - the resume point below still holds
+            except Exception:  # noqa: BLE001, S110 - the resume point below still holds
                 pass
         pending = [p for p in self.sink.pending() if p]
         src, line = self.locate(min([*pending, position]))

@@ -31,7 +31,7 @@ class RejectSink:
     def _file(self) -> BinaryIO:
         if self._f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "ab")
+            self._f = open(self.path, "ab")  # noqa: SIM115 - kept open for the load, closed by close()
         return self._f
 
     def _head(self, source: str, line: int, table: str, reason: str) -> dict[str, Any]:

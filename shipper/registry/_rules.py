@@ -6,11 +6,24 @@ rule as well as the place. The list is in `RULES` and in `docs/registry-rules.md
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
 from ._compat import compare_tables, rejected
-from ._model import BOOL, DATE, INT64, JSON, RECORD, REPEATED, STRING, TIMESTAMP, Field, Registry, Table
+from ._model import (
+    BOOL,
+    DATE,
+    INT64,
+    JSON,
+    RECORD,
+    REPEATED,
+    STRING,
+    TIMESTAMP,
+    Field,
+    Registry,
+    Table,
+)
 from ._parse import _Docs
 from ._problems import Problem
 
@@ -188,7 +201,7 @@ def check_versions(registry: Registry) -> list[Problem]:
         if numbers != list(range(1, len(numbers) + 1)):
             problems.append(Problem(versions[-1].source, "", "versions",
                                     f"table {name!r} has versions {numbers}; expected 1..{len(numbers)}"))
-        for old, new in zip(versions, versions[1:]):
+        for old, new in itertools.pairwise(versions):
             for change in rejected(compare_tables(old, new)):
                 problems.append(Problem(new.source, "", "compatibility",
                                         f"v{old.version} -> v{new.version}: {change}"))

@@ -254,5 +254,15 @@ def _field_at(fields: tuple[Field, ...], path: list[str]) -> Field:
     raise KeyError(".".join(path))
 
 
-__all__ = ["BigQueryTarget", "DuckDBTarget", "Target", "TargetError", "TargetUrl", "make_bigquery_client",
-           "merged_fields", "open_target", "parse_target", "NULLABLE"]
+__all__ = [
+    "NULLABLE",
+    "BigQueryTarget",
+    "DuckDBTarget",
+    "Target",
+    "TargetError",
+    "TargetUrl",
+    "make_bigquery_client",
+    "merged_fields",
+    "open_target",
+    "parse_target",
+]

@@ -69,7 +69,7 @@ def create_table_sql(table: Table) -> str:
 
 def comment_sql(table: Table) -> list[str]:
     """COMMENT ON statements so that the docs travel with the local tables too."""
-    lit = lambda s: "'" + s.replace("'", "''") + "'"  # noqa: E731
+    lit = lambda s: "'" + s.replace("'", "''") + "'"
     out = [f"COMMENT ON TABLE {quote(table.name)} IS {lit(table.description)}"]
     out += [f"COMMENT ON COLUMN {quote(table.name)}.{quote(f.name)} IS {lit(f.description)}"
             for f in table.fields if f.description]

@@ -259,11 +259,11 @@ class FakeBigQueryAPI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeBigQueryAPI:
+    def __enter__(self) -> FakeBigQueryAPI:  # noqa: PYI034 - final in practice; Self needs 3.11
         self.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
@@ -400,7 +400,7 @@ class FakeBigQueryAPI:
             err = _schema_change_error(t.resource["schema"]["fields"], new_fields)
             if err:
                 raise ApiError(400, "invalid", err)
-        if "timePartitioning" in body and body["timePartitioning"]:
+        if body.get("timePartitioning"):
             old = t.resource.get("timePartitioning") or {}
             new = body["timePartitioning"]
             if (old.get("type"), old.get("field")) != (new.get("type"), new.get("field")):
