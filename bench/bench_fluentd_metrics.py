@@ -1,7 +1,7 @@
 """Benchmark the fluentd metrics Lambda (lambdas/fluentd_metrics): PutMetricData calls per 1,000
 status lines, handler CPU per 10,000 lines, and the handler module's import time.
 
-Lines are the real captured monitor_agent lines (shared/fixtures/fluentd), replayed tick after
+Lines are the real captured monitor_agent lines (tests/fixtures/fluentd, real fluentd 1.19.3 output), replayed tick after
 tick with their clock moved forward, so keys, values and the 5-plugins-per-tick shape are fluentd's.
 
 * Calls are counted on a real boto3 client talking to a local moto server (127.0.0.1), by a
@@ -35,7 +35,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = REPO / "lambdas" / "fluentd_metrics"
-FIXTURE = REPO.parent / "shared" / "fixtures" / "fluentd" / "monitor_agent_stdout.log"
+FIXTURE = REPO / "tests" / "fixtures" / "fluentd" / "monitor_agent_stdout.log"
 sys.path.insert(0, str(REPO))
 
 

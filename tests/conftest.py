@@ -14,8 +14,9 @@ import pytest
 from support import SCHEMAS
 
 REPO = Path(__file__).resolve().parent.parent
-# CI lays a copy of shared/ beside the clone; sessions have it at ../shared too.
-SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+# Real fluentd captures, copied into the repository (tests/fixtures/fluentd/README.md says how they
+# were made): the suite reads nothing outside the clone.
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +26,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    if not SHARED_FIXTURES.is_dir():
-        pytest.fail(f"captured fixtures not found at {SHARED_FIXTURES} (shared/ must sit beside the repo)")
-    return SHARED_FIXTURES
+    return FIXTURES
 
 
 @pytest.fixture

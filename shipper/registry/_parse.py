@@ -42,7 +42,7 @@ from ._model import (
 from ._problems import Problem
 
 TABLE_FILE = re.compile(r"^(?P<table>[A-Za-z_][A-Za-z0-9_]*)\.(?P<version>[1-9][0-9]*)\.schema\.json$")
-SHARED_DIR = "_shared"
+COMMON_DIR = "_shared"
 
 SCALARS = {"integer": INT64, "number": FLOAT64, "boolean": BOOL, "string": STRING}
 FORMATS = {"date-time": TIMESTAMP, "date": DATE}
@@ -130,7 +130,7 @@ def read_documents(root: Path) -> tuple[_Docs, list[tuple[str, str, int]], list[
                 problems.append(Problem(rel, "/$id", "unique-id", f"$id {sid!r} is also used by {docs.by_id[sid]}"))
             docs.by_id[sid] = rel
         directory = path.parent.name
-        if path.parent == root or directory == SHARED_DIR:
+        if path.parent == root or directory == COMMON_DIR:
             continue
         m = TABLE_FILE.match(path.name)
         if not m:
