@@ -16,6 +16,13 @@ request building and its error mapping. It answers as the API reference document
   tests must not rely on beyond "a replay does not duplicate"); requests over 10 MB or 50,000
   rows are rejected with 400.
 
+Faults a test can inject, as a network or an outage shows them to a client:
+- `fail_next`: answer the next requests with an HTTP error before handling them;
+- `lose_responses`: handle the next `insertAll` requests (rows stored) but close the connection
+  without an answer, as when a response is lost on the way back: a client must retry with the
+  same insertIds and store nothing twice;
+- `stop()` then `start(port=the same port)`: BigQuery unreachable (connection refused), then back.
+
 The checks are written here independently of `shipper.registry` on purpose: a fake that
 judged with the code under test would agree with every bug in it.
 """
@@ -216,12 +223,15 @@ class FakeBigQueryAPI:
         self.tables: dict[tuple[str, str, str], _Table] = {}
         self.requests: list[Request] = []
         self.fail_next: list[tuple[int, str]] = []  # (HTTP code, reason) answered before handling
+        self.lose_responses = 0  # insertAll requests to store, then answer with a closed connection
+        self.lost_responses = 0  # how many answers were lost so far
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1:`port` (0: a free port); again after `stop()` to come back."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -238,6 +248,9 @@ class FakeBigQueryAPI:
 
                     raw = gzip.decompress(raw)
                 code, body = fake.handle(self.command, self.path, raw, dict(self.headers))
+                if fake._take_lost_response(self.command, self.path):
+                    self.close_connection = True  # stored, but the client never hears of it
+                    return
                 payload = json.dumps(body).encode() if body is not None else b""
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -247,7 +260,7 @@ class FakeBigQueryAPI:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -280,6 +293,14 @@ class FakeBigQueryAPI:
 
         return bigquery.Client(project=project or self.project, credentials=AnonymousCredentials(),
                                client_options=ClientOptions(api_endpoint=self.endpoint))
+
+    def _take_lost_response(self, method: str, path: str) -> bool:
+        with self._lock:
+            if self.lose_responses <= 0 or method != "POST" or not path.split("?")[0].endswith("/insertAll"):
+                return False
+            self.lose_responses -= 1
+            self.lost_responses += 1
+            return True
 
     # -- inspection for tests --------------------------------------------------------------
     def add_dataset(self, dataset: str, project: str | None = None) -> None:
