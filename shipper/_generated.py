@@ -36,17 +36,14 @@ def _docs(registry: Registry) -> str:
     return registry_markdown(registry)
 
 
-def _fluentd_conf(registry: Registry) -> str:
-    from .targets.fluentd import render
-
-    return render(registry)
-
-
 def generated_files(registry: Registry) -> list[Generated]:
+    from .targets.fluentd import image_files
+
     files = [Generated(f"fluentd/schemas/{t.name}.json", _bigquery_schema(t.name), "shipper schemas generate")
              for t in registry.tables]
     files.append(Generated("docs/tables.md", _docs, "shipper schemas generate"))
-    files.append(Generated("fluentd/fluent.conf", _fluentd_conf, "shipper fluentd render"))
+    # the fluentd image's config and plugins (fluent.conf, plugins/*.rb)
+    files += [Generated(f.path, f.render, "shipper fluentd render") for f in image_files()]
     return files
 
 

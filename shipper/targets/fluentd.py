@@ -1,332 +1,295 @@
-"""Registry model -> fluentd config (`fluentd/fluent.conf`), rendered by `shipper fluentd render`.
+"""Registry model -> the fluentd image's files, rendered by `shipper fluentd render`.
 
-Reads only the registry model. The flow it writes (see fluentd/README.md for the why):
+`fluentd/fluent.conf` (this module), `fluentd/plugins/out_logbridge_route.rb` (fluentd_plugin.py)
+and `fluentd/plugins/logbridge_rules.rb` (fluentd_rules.py). Reads only the registry model.
+The flow (fluentd/README.md says why):
 
-  forward :24224 --tag shipper.<service>--> rewrite_tag_filter (route by log_table) --> @TABLES
-                 --any other tag (Docker log driver)--> @DOCKER: concat partial messages
-                 --> @PARSE: parser on `log` --> rewrite_tag_filter (raw line / table) --> @TABLES
-  @TABLES: bq.<table>[.default] -> record_transformer (remove driver fields) -> bigquery_insert
-           raw.** (line not JSON) / unknown.** (log_table names no table) -> raw_log
-  monitor_agent -> fluentd.status -> stdout (read by the metrics Lambda through awslogs)
-  @ERROR -> file (kept for replay); every bigquery_insert has a <secondary> secondary_file.
+  forward :24224 --@INPUT--> concat (Docker partial messages) --> @ROUTE: logbridge_route
+      (line -> record or raw line; route by log_table; check against the table; insertId)
+      --bq.<table>--> @TABLES: one output per table (bigquery_insert, file buffer, <secondary>)
+  monitor_agent --@STATUS (a label: no input can send there)--> stdout status lines
+  @ERROR -> files (kept for replay)
 """
 
 from __future__ import annotations
 
-from ..registry import DEFAULT_TABLE, RAW_TABLE, ROUTING_KEY, Registry, Table
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from ..registry import DEFAULT_TABLE, RAW_TABLE, Registry, Table
+from .fluentd_plugin import PLUGIN_TYPE, insert_id_column
+
+CONFIG_PATH = "fluentd/fluent.conf"
 # The Docker fluentd log driver's record: https://docs.docker.com/engine/logging/drivers/fluentd/
 DRIVER_FIELDS = ("container_id", "container_name", "source", "log")
-# Tags with a meaning of their own; every other tag is a Docker log driver record.
-SHIPPER_TAG = "shipper.**"
 STATUS_TAG = "fluentd.status"
-ENVELOPE_KEEP = ("service", "request_id", "trace_id", "container_name", "container_id")
+ROW_TAG_PREFIX = "bq."
 
 HEADER = """\
 # fluentd config for logbridge. GENERATED from the schema registry (schemas/) by
 # `shipper fluentd render`: do not edit by hand; `make test` fails when it differs from a fresh render.
 # Settings come from the environment at start (fluentd evaluates "#{...}"): see fluentd/README.md.
+# Needs the plugins in fluentd/plugins/ (`fluentd -p /fluentd/plugins`, as the image runs it).
 """
 
-
-def env(name: str, default: str | None) -> str:
-    """A config value read from the environment when fluentd starts (no default: required)."""
-    if default is None:
-        return f"\"#{{ENV.fetch('{name}')}}\""
-    return f"\"#{{ENV['{name}'] || '{default}'}}\""
-
-
 BUFFER_DIR = "#{ENV['LOGBRIDGE_BUFFER_DIR'] || '/fluentd/buffer'}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: str | None  # None: required, fluentd does not start without it
+    what: str
+
+
 SETTINGS = {
-    # name: (default, what it is) -- the README's table is checked against this.
-    "LOGBRIDGE_BQ_PROJECT": (None, "Google Cloud project of the BigQuery dataset (required)"),
-    "LOGBRIDGE_BQ_DATASET": ("logs", "BigQuery dataset holding the tables"),
-    "LOGBRIDGE_BQ_KEY_PATH": ("", "service-account JSON key file; empty: application default credentials"),
-    "LOGBRIDGE_BUFFER_DIR": ("/fluentd/buffer", "file buffers, failed chunks (secondary) and error records"),
-    "LOGBRIDGE_FLUSH_INTERVAL": ("1s", "how often each table's buffer is flushed to BigQuery"),
-    "LOGBRIDGE_BUFFER_TOTAL_LIMIT": ("512m", "disk for each table's buffer before input is refused"),
-    "LOGBRIDGE_RETRY_TIMEOUT": ("30m", "retrying a chunk stops after this; the chunk goes to the secondary file"),
-    "LOGBRIDGE_EMIT_INTERVAL": ("60", "seconds between monitor_agent status lines on stdout"),
-    "LOGBRIDGE_PARTIAL_TIMEOUT": ("5", "seconds to wait for the rest of a Docker partial message"),
-    "FLUENTD_LOG_LEVEL": ("info", "fluentd's own log level"),
+    # name -> Setting; fluentd/README.md's table is checked against this.
+    "LOGBRIDGE_BQ_PROJECT": Setting(None, "the Google Cloud project of the BigQuery dataset"),
+    "LOGBRIDGE_BQ_DATASET": Setting("logs", "BigQuery dataset holding the tables"),
+    "LOGBRIDGE_BQ_KEY_PATH": Setting("", "service-account JSON key file; empty: application default credentials"),
+    "LOGBRIDGE_BUFFER_DIR": Setting("/fluentd/buffer", "file buffers, failed chunks (secondary) and error records"),
+    "LOGBRIDGE_WORKERS": Setting("1", "fluentd worker processes (one CPU core each)"),
+    "LOGBRIDGE_FORWARD_PORT": Setting("24224", "port of the forward input (TCP; UDP for heartbeats)"),
+    "LOGBRIDGE_MONITOR_PORT": Setting("24220", "monitor_agent HTTP API on 127.0.0.1 (worker N: this + N)"),
+    "LOGBRIDGE_FLUSH_INTERVAL": Setting("1s", "how often each table's buffer is flushed to BigQuery"),
+    "LOGBRIDGE_BUFFER_TOTAL_LIMIT": Setting("512m", "disk for each table's buffer (per worker) before input is refused"),
+    "LOGBRIDGE_RETRY_TIMEOUT": Setting("30m", "retrying a chunk stops after this; the chunk goes to the secondary file"),
+    "LOGBRIDGE_EMIT_INTERVAL": Setting("60", "seconds between monitor_agent status lines on stdout"),
+    "LOGBRIDGE_PARTIAL_TIMEOUT": Setting("5", "seconds to wait for the rest of a Docker partial message"),
+    "FLUENTD_LOG_LEVEL": Setting("info", "fluentd's own log level"),
 }
 
 
-def _env(name: str) -> str:
-    return env(name, SETTINGS[name][0])
+def required_settings() -> dict[str, str]:
+    return {name: s.what for name, s in SETTINGS.items() if s.default is None}
 
 
-def _alternatives(names: list[str]) -> str:
-    return "|".join(names)
+def env(name: str) -> str:
+    """A config value read from the environment when fluentd starts.
+
+    A required setting reads as empty here when unset: the logbridge_route plugin refuses to
+    start with one line naming it (a Ruby error inside the config would print a backtrace)."""
+    default = SETTINGS[name].default
+    if default is None:
+        return f"\"#{{ENV['{name}'].to_s}}\""
+    return f"\"#{{ENV['{name}'] || '{default}'}}\""
 
 
-def _route_rules(tables: list[str], *, docker: bool) -> list[str]:
-    """rewrite_tag_filter rules: the config form of `shipper.routing.route_table`."""
-    rules = []
-    if docker:
-        rules.append(("log", r"/[\s\S]/", "raw.${tag}", False,
-                      "`log` is still there: the line was not a JSON object -> raw_log"))
-    rules += [
-        (ROUTING_KEY, rf"/\A({_alternatives(tables)})\z/", "bq.$1", False,
-         "a registry table -> its output"),
-        (ROUTING_KEY, r"/[\s\S]/", "unknown.${tag}", False,
-         "a log_table that names no table: no route is made, the record goes whole to raw_log"),
-        (ROUTING_KEY, r"/./", f"bq.{DEFAULT_TABLE}.default", True,
-         "no log_table (empty or missing): not written by shipper -> app_log, in chunks of its own"),
+def _section(name: str, arg: str, body: list[str], indent: str = "") -> list[str]:
+    head = f"{indent}<{name} {arg}>" if arg else f"{indent}<{name}>"
+    return [head, *[f"{indent}  {line}" if line else "" for line in body], f"{indent}</{name}>"]
+
+
+def system() -> list[str]:
+    return _section("system", "", [
+        f"log_level {env('FLUENTD_LOG_LEVEL')}",
+        f"root_dir \"{BUFFER_DIR}/root\"",
+        "# one process per CPU core; each has its own buffers (<dir>/worker<N>/) and monitor port",
+        f"workers {env('LOGBRIDGE_WORKERS')}",
+    ])
+
+
+def sources() -> list[str]:
+    return [
+        "# the apps' records: Docker's fluentd log driver and shipper's forward sink. Whatever the tag,",
+        "# they go to @INPUT: no tag sent here can reach the status stream or skip the check.",
+        *_section("source", "", ["@type forward", "@id in_forward", "@label @INPUT",
+                                 "bind 0.0.0.0", f"port {env('LOGBRIDGE_FORWARD_PORT')}"]),
+        "",
+        "# status of every plugin, every LOGBRIDGE_EMIT_INTERVAL seconds, as stdout lines (-> awslogs",
+        "# -> the fluentd_metrics Lambda); the HTTP API (24220 + worker id) serves the health check.",
+        *_section("source", "", ["@type monitor_agent", "@id in_monitor_agent", "@label @STATUS",
+                                 "bind 127.0.0.1", f"port {env('LOGBRIDGE_MONITOR_PORT')}",
+                                 f"emit_interval {env('LOGBRIDGE_EMIT_INTERVAL')}",
+                                 f"tag {STATUS_TAG}"]),
     ]
-    out = []
-    for key, pattern, tag, invert, why in rules:
-        out += [f"    # {why}", "    <rule>", f"      key {key}", f"      pattern {pattern}"]
-        if invert:
-            out.append("      invert true")
-        out += [f"      tag {tag}", "    </rule>"]
-    return out
 
 
-def _removals(table: Table) -> list[str]:
-    """Keys the driver or the router add that the table does not declare: removed before insert."""
-    declared = set(table.field_names)
-    return [k for k in (ROUTING_KEY, "source", "log") if k not in declared]
-
-
-def _output(table: Table) -> list[str]:
-    t = table.name
-    match = f"bq.{t}"
-    if t == DEFAULT_TABLE:
-        match += f" bq.{t}.default"
-    if t == RAW_TABLE:
-        match += " raw.** unknown.**"
-    lines = [f"  <match {match}>", "    @type bigquery_insert", f"    @id out_bq_{t}",
-             "    auth_method \"#{ENV['LOGBRIDGE_BQ_KEY_PATH'].to_s.empty? ? 'application_default' : 'json_key'}\"",
-             "    json_key \"#{ENV['LOGBRIDGE_BQ_KEY_PATH'].to_s}\"",
-             f"    project {_env('LOGBRIDGE_BQ_PROJECT')}",
-             f"    dataset {_env('LOGBRIDGE_BQ_DATASET')}",
-             f"    table {t}",
-             f"    schema_path /fluentd/etc/schemas/{t}.json",
-             "    fetch_schema false",
-             "    # rows the table rejects (insertErrors) are retried, then the whole chunk goes to <secondary>",
-             "    allow_retry_insert_errors true",
-             "    skip_invalid_rows false",
-             "    ignore_unknown_values false",
-             "    auto_create_table false"]
-    if table.insert_id_field:
-        lines.append(f"    insert_id_field {table.insert_id_field}")
-    p = table.partitioning
-    if p is not None and p.granularity not in ("DAY", "HOUR"):
-        # the plugin knows only day/hour partitioning; it matters only when it creates a table
-        lines.append(f"    # partitioned by {p.granularity} on {p.field}: made by `shipper tables`, not here")
-    elif p is not None:
-        lines += [f"    time_partitioning_type {p.granularity.lower()}",
-                  f"    time_partitioning_field {p.field}"]
-        if p.expiration_days is not None:
-            lines.append(f"    time_partitioning_expiration {p.expiration_days}d")
-    if table.clustering:
-        lines.append("    clustering_fields [" + ", ".join(f'"{c}"' for c in table.clustering) + "]")
-    lines += [
-        "    request_timeout_sec 60",
-        "    # BigQuery takes <= 10 MB and recommends <= 500 rows per insertAll request: a chunk is one",
-        "    # request, so 500 records and 5 MB of JSON leave room for the request's own envelope.",
-        "    <buffer tag>",
-        "      @type file",
-        f"      path \"{BUFFER_DIR}/bigquery/{t}\"",
-        "      chunk_limit_size 5m",
-        "      chunk_limit_records 500",
-        f"      total_limit_size {_env('LOGBRIDGE_BUFFER_TOTAL_LIMIT')}",
-        "      flush_mode interval",
-        f"      flush_interval {_env('LOGBRIDGE_FLUSH_INTERVAL')}",
-        "      flush_thread_count 2",
-        "      flush_at_shutdown true",
-        "      retry_type exponential_backoff",
-        "      retry_wait 1s",
-        "      retry_max_interval 60s",
-        f"      retry_timeout {_env('LOGBRIDGE_RETRY_TIMEOUT')}",
-        "      overflow_action throw_exception",
-        "    </buffer>",
-        "    # a chunk BigQuery will not take is written here as JSON lines: replay with `shipper load`",
-        "    <secondary>",
-        "      @type secondary_file",
-        f"      @id out_bq_{t}_secondary",
-        f"      directory \"{BUFFER_DIR}/failed/{t}\"",
-        f"      basename {t}.${{chunk_id}}",
-        "    </secondary>",
-        "  </match>",
+def status_label() -> list[str]:
+    return [
+        "# Only monitor_agent emits into this label (inputs send to @INPUT). Each line says its worker.",
+        *_section("label", "@STATUS", [
+            *_section("filter", "**", ["@type record_transformer", "@id filter_status_worker",
+                                       *_section("record", "", ["worker_id \"#{worker_id}\""])]),
+            *_section("match", "**", ["@type stdout", "@id out_stdout_status"]),
+        ]),
     ]
+
+
+def fluent_log_label() -> list[str]:
+    return [
+        "# fluentd's own log events (fluent.*) stay out of the tables; they still print on stdout",
+        *_section("label", "@FLUENT_LOG", [
+            *_section("match", "**", ["@type null", "@id out_null_fluent_log"]),
+        ]),
+    ]
+
+
+def input_label() -> list[str]:
+    return _section("label", "@INPUT", [
+        "# Docker splits lines over 16 KiB; join the pieces (partial_id/partial_ordinal/partial_last).",
+        "# A partial whose last piece never comes is routed as it is after LOGBRIDGE_PARTIAL_TIMEOUT.",
+        *_section("filter", "**", ["@type concat", "@id filter_concat_partial", "key log",
+                                   "use_partial_metadata true", "separator \"\"",
+                                   "# a joined line's time is when its first piece was read",
+                                   "use_first_timestamp true",
+                                   f"flush_interval {env('LOGBRIDGE_PARTIAL_TIMEOUT')}",
+                                   "timeout_label @ROUTE"]),
+        *_section("match", "**", ["@type relabel", "@id relabel_route", "@label @ROUTE"]),
+    ])
+
+
+def route_label() -> list[str]:
+    return _section("label", "@ROUTE", [
+        "# one row per event, checked against its table (fluentd/plugins/out_logbridge_route.rb)",
+        *_section("match", "**", [f"@type {PLUGIN_TYPE}", "@id route", "@label @TABLES",
+                                  f"tag_prefix {ROW_TAG_PREFIX}"]),
+    ])
+
+
+def _bigquery_common(table: Table) -> list[str]:
+    lines = [
+        "auth_method \"#{ENV['LOGBRIDGE_BQ_KEY_PATH'].to_s.empty? ? 'application_default' : 'json_key'}\"",
+        "json_key \"#{ENV['LOGBRIDGE_BQ_KEY_PATH'].to_s}\"",
+        f"project {env('LOGBRIDGE_BQ_PROJECT')}",
+        f"dataset {env('LOGBRIDGE_BQ_DATASET')}",
+        f"table {table.name}",
+        "# no schema: rows go as logbridge_route checked them (with a schema the plugin would",
+        "# convert values that do not fit, \"abc\" -> 0); the tables come from `shipper tables apply`",
+        "auto_create_table false",
+        "skip_invalid_rows false",
+        "ignore_unknown_values false",
+    ]
+    column = insert_id_column(table)
+    if column:
+        lines += ["# set on every row by logbridge_route before buffering: BigQuery de-duplicates retries",
+                  f"insert_id_field {column}"]
+    else:
+        lines.append("# no insertId: the table has no log_id column (a retry may store a row twice)")
     return lines
 
 
-def render(registry: Registry) -> str:
-    tables = [t.name for t in registry.tables]
+def _buffer(table: Table) -> list[str]:
+    return _section("buffer", "", [
+        "@type file",
+        "# a directory: with workers > 1 each worker gets its own (worker<N>/)",
+        f"path \"{BUFFER_DIR}/bigquery/{table.name}\"",
+        "# one chunk is one insertAll request: BigQuery takes <= 10 MB and recommends <= 500 rows",
+        "chunk_limit_size 8m",
+        "chunk_limit_records 500",
+        f"total_limit_size {env('LOGBRIDGE_BUFFER_TOTAL_LIMIT')}",
+        "flush_mode interval",
+        f"flush_interval {env('LOGBRIDGE_FLUSH_INTERVAL')}",
+        "flush_thread_count 2",
+        "flush_at_shutdown true",
+        "retry_type exponential_backoff",
+        "retry_wait 1s",
+        "retry_max_interval 60s",
+        f"retry_timeout {env('LOGBRIDGE_RETRY_TIMEOUT')}",
+        "overflow_action throw_exception",
+    ])
+
+
+def _secondary(table: Table) -> list[str]:
+    return [
+        "# a chunk BigQuery refuses (what the check could not know: a missing table, a live schema",
+        "# older than the registry) is written here as JSON lines: replay it with `shipper load`",
+        *_section("secondary", "", ["@type secondary_file", f"@id out_bq_{table.name}_secondary",
+                                    f"directory \"{BUFFER_DIR}/failed/{table.name}\"",
+                                    f"basename {table.name}.${{chunk_id}}"]),
+    ]
+
+
+def insert_output(table: Table) -> list[str]:
+    """Streaming inserts (tabledata.insertAll) into the table."""
+    lines = ["@type bigquery_insert", f"@id out_bq_{table.name}", *_bigquery_common(table),
+             "# a chunk refused for insertErrors goes to <secondary> at once (retrying cannot help)",
+             "allow_retry_insert_errors true"]
+    p = table.partitioning
+    if p is not None and p.granularity not in ("DAY", "HOUR"):
+        lines.append(f"# partitioned by {p.granularity} on {p.field}: made by `shipper tables`, not here")
+    elif p is not None:
+        lines += [f"time_partitioning_type {p.granularity.lower()}", f"time_partitioning_field {p.field}"]
+        if p.expiration_days is not None:
+            lines.append(f"time_partitioning_expiration {p.expiration_days}d")
+    if table.clustering:
+        lines.append("clustering_fields [" + ", ".join(f'"{c}"' for c in table.clustering) + "]")
+    lines += ["request_timeout_sec 60", *_buffer(table), *_secondary(table)]
+    return _section("match", f"{ROW_TAG_PREFIX}{table.name}", lines, indent="  ")
+
+
+# How rows reach a table; one kind today (issue 17 adds batch loads per table).
+OUTPUT_KINDS: dict[str, Callable[[Table], list[str]]] = {"insert": insert_output}
+
+
+def output_kind(table: Table) -> str:
+    return "insert"
+
+
+def tables_label(registry: Registry) -> list[str]:
+    out = ["<label @TABLES>"]
+    for t in registry.tables:
+        out += OUTPUT_KINDS[output_kind(t)](t)
+    out.append("</label>")
+    return out
+
+
+def error_label() -> list[str]:
+    return [
+        "# records a plugin could not handle (error events): kept on disk, never dropped",
+        *_section("label", "@ERROR", _section("match", "**", [
+            "@type file", "@id out_file_error",
+            f"path \"{BUFFER_DIR}/error/${{tag}}\"",
+            "append true",
+            *_section("format", "", ["@type json"]),
+            *_section("buffer", "tag,time", ["@type file", f"path \"{BUFFER_DIR}/error-buffer\"",
+                                             "timekey 1h", "timekey_wait 1m",
+                                             "flush_mode interval", "flush_interval 10s"]),
+        ])),
+    ]
+
+
+def check_registry(registry: Registry) -> None:
     for need in (DEFAULT_TABLE, RAW_TABLE):
-        if need not in tables:
+        if need not in registry.names:
             raise ValueError(f"the registry has no {need} table; fluentd needs it")
     for t in registry.tables:
         if "log" in t.field_names:
             raise ValueError(f"table {t.name} declares a field `log`: the router uses it to tell "
                              "an unparsed Docker line, rename the field")
-    raw = registry.table(RAW_TABLE)
-    for need in ("stream", "text", "timestamp", "severity"):
-        if need not in raw.field_names:
-            raise ValueError(f"raw_log has no field {need!r}; fluentd fills it")
 
-    out = [HEADER.rstrip("\n"), f"# tables: {', '.join(tables)}", ""]
-    out += [
-        "<system>",
-        f"  log_level {_env('FLUENTD_LOG_LEVEL')}",
-        f"  root_dir \"{BUFFER_DIR}/root\"",
-        "</system>",
-        "",
-        "<source>",
-        "  @type forward",
-        "  @id in_forward",
-        "  bind 0.0.0.0",
-        "  port 24224",
-        "</source>",
-        "",
-        "# status of every plugin, every LOGBRIDGE_EMIT_INTERVAL seconds, as stdout lines (-> awslogs",
-        "# -> the fluentd_metrics Lambda); the HTTP API on 24220 serves the image's health check.",
-        "<source>",
-        "  @type monitor_agent",
-        "  @id in_monitor_agent",
-        "  bind 127.0.0.1",
-        "  port 24220",
-        f"  emit_interval {_env('LOGBRIDGE_EMIT_INTERVAL')}",
-        f"  tag {STATUS_TAG}",
-        "</source>",
-        "",
-        f"<match {STATUS_TAG}>",
-        "  @type stdout",
-        "  @id out_stdout_status",
-        "</match>",
-        "",
-        "# records from shipper's forward sink: already structured, no `log`; routed as they are",
-        f"<match {SHIPPER_TAG}>",
-        "  @type rewrite_tag_filter",
-        "  @id route_shipper",
-        "  @label @TABLES",
-        *[line[2:] for line in _route_rules(tables, docker=False)],
-        "</match>",
-        "",
-        "# fluentd's own log events (fluent.*) stay out of the routes below; they still print on stdout",
-        "<label @FLUENT_LOG>",
-        "  <match **>",
-        "    @type null",
-        "    @id out_null_fluent_log",
-        "  </match>",
-        "</label>",
-        "",
-        "# every other tag: the Docker fluentd log driver (container_id, container_name, source, log)",
-        "<match **>",
-        "  @type relabel",
-        "  @id relabel_docker",
-        "  @label @DOCKER",
-        "</match>",
-        "",
-        "<label @DOCKER>",
-        "  # Docker splits lines over 16 KiB; join the pieces (partial_id/partial_ordinal/partial_last)",
-        "  <filter **>",
-        "    @type concat",
-        "    @id filter_concat_partial",
-        "    key log",
-        "    use_partial_metadata true",
-        "    separator \"\"",
-        f"    flush_interval {_env('LOGBRIDGE_PARTIAL_TIMEOUT')}",
-        "    timeout_label @PARSE",
-        "  </filter>",
-        "  <match **>",
-        "    @type relabel",
-        "    @id relabel_parse",
-        "    @label @PARSE",
-        "  </match>",
-        "</label>",
-        "",
-        "<label @PARSE>",
-        "  # a JSON line: its fields beside the driver's, `log` removed; any other line: kept as it came",
-        "  <filter **>",
-        "    @type parser",
-        "    @id filter_parser_log",
-        "    key_name log",
-        "    reserve_data true",
-        "    reserve_time true",
-        "    remove_key_name_field true",
-        "    emit_invalid_record_to_error false",
-        "    <parse>",
-        "      @type json",
-        "    </parse>",
-        "  </filter>",
-        "  <match **>",
-        "    @type rewrite_tag_filter",
-        "    @id route_docker",
-        "    @label @TABLES",
-        *_route_rules(tables, docker=True),
-        "  </match>",
-        "</label>",
-        "",
-        "<label @TABLES>",
-        "  # a line that was not JSON -> raw_log: its container, stream and text; time received",
-        "  <filter raw.**>",
-        "    @type record_transformer",
-        "    @id filter_raw_line",
-        "    enable_ruby true",
-        "    renew_record true",
-        "    keep_keys container_name,container_id",
-        "    <record>",
-        "      timestamp ${time.utc.strftime('%Y-%m-%dT%H:%M:%S.%6NZ')}",
-        "      severity DEFAULT",
-        "      stream ${record['source'] || 'stdout'}",
-        "      text ${record['log'].to_s}",
-        "    </record>",
-        "  </filter>",
-        "  # log_table names no table -> raw_log, the whole record as JSON in text (replayable)",
-        "  <filter unknown.**>",
-        "    @type record_transformer",
-        "    @id filter_unknown_table",
-        "    enable_ruby true",
-        "    renew_record true",
-        "    keep_keys " + ",".join(k for k in ENVELOPE_KEEP if k in raw.field_names),
-        "    <record>",
-        "      timestamp ${time.utc.strftime('%Y-%m-%dT%H:%M:%S.%6NZ')}",
-        "      severity DEFAULT",
-        "      stream ${record['source'] || 'stdout'}",
-        "      text ${record.to_json}",
-        "    </record>",
-        "  </filter>",
+
+def render(registry: Registry) -> str:
+    check_registry(registry)
+    blocks = [
+        [HEADER.rstrip("\n"), f"# tables: {', '.join(registry.names)}"],
+        system(), sources(), status_label(), fluent_log_label(), input_label(), route_label(),
+        tables_label(registry), error_label(),
     ]
-    for t in registry.tables:
-        removals = _removals(t)
-        if not removals:
-            continue
-        pattern = f"bq.{t.name}" + (f" bq.{t.name}.default" if t.name == DEFAULT_TABLE else "")
-        out += [
-            f"  <filter {pattern}>",
-            "    @type record_transformer",
-            f"    @id filter_fields_{t.name}",
-            f"    remove_keys {','.join(removals)}",
-            "  </filter>",
-        ]
-    for t in registry.tables:
-        out += _output(t)
-    out += [
-        "</label>",
-        "",
-        "# records a plugin could not handle (error events): kept on disk, never dropped",
-        "<label @ERROR>",
-        "  <match **>",
-        "    @type file",
-        "    @id out_file_error",
-        f"    path \"{BUFFER_DIR}/error/${{tag}}\"",
-        "    append true",
-        "    <format>",
-        "      @type json",
-        "    </format>",
-        "    <buffer tag,time>",
-        "      @type file",
-        f"      path \"{BUFFER_DIR}/error-buffer\"",
-        "      timekey 1h",
-        "      timekey_wait 1m",
-        "      flush_mode interval",
-        "      flush_interval 10s",
-        "    </buffer>",
-        "  </match>",
-        "</label>",
-    ]
-    return "\n".join(out) + "\n"
+    return "\n\n".join("\n".join(b) for b in blocks) + "\n"
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    path: str  # relative to the project root
+    render: Callable[[Registry], str]
+
+
+def _plugin(registry: Registry) -> str:
+    from .fluentd_plugin import render_plugin
+
+    check_registry(registry)
+    return render_plugin(registry, required_settings())
+
+
+def _rules(registry: Registry) -> str:
+    from .fluentd_rules import render_rules
+
+    return render_rules(registry)
+
+
+def image_files() -> list[ImageFile]:
+    """Every file of the fluentd image generated from the registry (`shipper fluentd render`)."""
+    from .fluentd_plugin import OUTPUT_PATH as PLUGIN_PATH
+    from .fluentd_rules import OUTPUT_PATH as RULES_PATH
+
+    return [ImageFile(CONFIG_PATH, render), ImageFile(PLUGIN_PATH, _plugin), ImageFile(RULES_PATH, _rules)]
