@@ -1,8 +1,8 @@
-"""The one rule for which table a record goes to; fluentd's config (`shipper fluentd render`) mirrors it.
+"""The one rule for which table a record goes to; fluentd's router plugin (`shipper fluentd render`,
+fluentd/plugins/out_logbridge_route.rb) applies the same rule.
 
-`shipper load` uses it for the local pipeline; `tests/fluentd` checks that the rendered config
-sends every record where this function says. The rule, as fluentd's rewrite_tag_filter applies it
-to the record's `log_table` value converted to a string (Ruby `to_s`):
+`shipper load` uses it for the local pipeline; `tests/fluentd` checks on real fluentd that every
+record lands where this function says. The rule, on the record's `log_table` value:
 
 - missing, null or empty           -> DEFAULT_TABLE (app_log): records not written by shipper;
 - the name of a registry table     -> that table;

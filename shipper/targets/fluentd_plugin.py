@@ -99,10 +99,18 @@ module Fluent
 
       def process(tag, es)
         streams = {}
+        routed = raw = refused = 0  # added to the metrics once per stream
         es.each do |time, record|
           table, row = route(time, record)
           (streams[table] ||= MultiEventStream.new).add(time, row)
+          if table != RAW_TABLE then routed += 1
+          elsif row.key?('reason') then refused += 1
+          else raw += 1
+          end
         end
+        @routed.add(routed) if routed > 0
+        @raw.add(raw) if raw > 0
+        @refused.add(refused) if refused > 0
         streams.each { |table, stream| router.emit_stream(@tag_prefix + table, stream) }
       end
 
@@ -140,7 +148,8 @@ module Fluent
           return raw_line(time, env, text)
         end
         return raw_line(time, env, text) unless obj.is_a?(Hash)
-        DRIVER_CONTAINER_KEYS.each { |k| obj[k] = env[k] if !obj.key?(k) && env.key?(k) }
+        obj['container_id'] = env['container_id'] unless obj.key?('container_id') || !env.key?('container_id')
+        obj['container_name'] = env['container_name'] unless obj.key?('container_name') || !env.key?('container_name')
         from_record(time, obj, env, text)
       end
 
@@ -159,17 +168,17 @@ module Fluent
         Logbridge::Rules::JSON_COLUMNS[table].each { |c| obj[c] = JSON.generate(obj[c]) unless obj[c].nil? }
         id_column = INSERT_ID[table]
         obj[id_column] = next_id if id_column && obj[id_column].nil?
-        @routed.inc
         [table, obj]
       end
 
+      # A line that was never a record (reason NULL).
       def raw_line(time, env, text)
-        @raw.inc
         [RAW_TABLE, raw_row(time, env, nil, text, nil)]
       end
 
+      # A record that is not a row of its table, whole, with the reason (always set: it is how
+      # `process` counts it as refused).
       def refuse(time, env, obj, text, reason)
-        @refused.inc
         [RAW_TABLE, raw_row(time, env, obj, text, reason)]
       end
 

@@ -49,9 +49,14 @@ require 'json'
 HELPERS = r"""
     INT64_MIN = -(2**63)
     INT64_MAX = 2**63 - 1
-    # What BigQuery parses as a TIMESTAMP in JSON rows (as shipper/_check.py's TIMESTAMP_RE).
-    TIMESTAMP_RE = /\A([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,6})?(Z|z|[+-][0-9]{2}:[0-9]{2}|[+-][0-9]{4})?\z/
-    DATE_RE = /\A([0-9]{4})-([0-9]{2})-([0-9]{2})\z/
+    UTF_8 = Encoding::UTF_8
+    US_ASCII = Encoding::US_ASCII
+    # What BigQuery parses as a TIMESTAMP in JSON rows, as shipper/_check.py's valid_timestamp
+    # judges it: year 0001-9999, month 01-12, day 01-31, hour 00-23, minute and second 00-59, up
+    # to 6 fraction digits, zone Z or +-HH:MM / +-HHMM (HH <= 23, MM <= 59). Days 29-31 are then
+    # checked against their month (`timestamp?`).
+    TIMESTAMP_RE = /\A(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?\z/
+    DATE_RE = /\A(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])\z/
     JSON_MAX_DEPTH = 500
 
     module_function
@@ -72,26 +77,22 @@ HELPERS = r"""
 
     # A Ruby String is text BigQuery stores when it is valid UTF-8 (bytes from msgpack's bin type are not).
     def text?(v)
-      v.is_a?(String) && (v.encoding == Encoding::UTF_8 || v.encoding == Encoding::US_ASCII) && v.valid_encoding?
+      v.is_a?(String) && (v.encoding == UTF_8 || v.encoding == US_ASCII) && v.valid_encoding?
     end
 
-    def number?(v)
-      v.is_a?(Integer) || v.is_a?(Float)
+    # Day 29-31 of a shorter month is the only thing TIMESTAMP_RE / DATE_RE let through.
+    def calendar_day?(v)
+      d = v.getbyte(8)
+      return true if d < 50 || (d == 50 && v.getbyte(9) < 57)  # day < 29
+      Date.valid_date?(v[0, 4].to_i, v[5, 2].to_i, v[8, 2].to_i)
     end
 
     def timestamp?(v)
-      m = TIMESTAMP_RE.match(v)
-      return false if m.nil?
-      y, mo, d, h, mi, s = m[1].to_i, m[2].to_i, m[3].to_i, m[4].to_i, m[5].to_i, m[6].to_i
-      return false if y < 1 || h > 23 || mi > 59 || s > 59 || !Date.valid_date?(y, mo, d)
-      zone = m[7]
-      return true if zone.nil? || zone == 'Z' || zone == 'z'
-      zone[1, 2].to_i <= 23 && zone[-2, 2].to_i <= 59
+      TIMESTAMP_RE.match?(v) && calendar_day?(v)
     end
 
     def date?(v)
-      m = DATE_RE.match(v)
-      !m.nil? && m[1].to_i >= 1 && Date.valid_date?(m[1].to_i, m[2].to_i, m[3].to_i)
+      DATE_RE.match?(v) && calendar_day?(v)
     end
 
     # [rule, message] when v is not a JSON value BigQuery stores (a JSON column), else nil.
@@ -169,13 +170,14 @@ def value_checks(table: Table, f: Field, v: str, path: str, consts: list[str],
 
     got = f"got #{{kind({v})}}"
     if f.type == STRING:
-        lines = [when("type", f"expected a string, {got}", f"unless {v}.is_a?(String)"),
-                 when("invalid_utf8", "not valid UTF-8", f"unless text?({v})")]
+        lines = [when("type", f"expected a string, {got}", f"unless String === {v}"),
+                 when("invalid_utf8", "not valid UTF-8",
+                      f"unless ({v}.encoding == UTF_8 || {v}.encoding == US_ASCII) && {v}.valid_encoding?")]
         if c.enum is not None:
             name = const_name(table.name, *record_path, f.name, "enum")
-            consts.append(f"{name} = [{', '.join(ruby_str(str(e)) for e in c.enum)}].freeze")
-            lines.append(when("enum", f"#{{{v}[0, 40].inspect}} is not one of #{{{name}}}",
-                              f"unless {name}.include?({v})"))
+            consts.append(f"{name} = {{{', '.join(ruby_str(str(e)) + ' => true' for e in c.enum)}}}.freeze")
+            lines.append(when("enum", f"#{{{v}[0, 40].inspect}} is not one of #{{{name}.keys}}",
+                              f"unless {name}.key?({v})"))
         if c.max_length is not None:
             n = c.max_length
             lines.append(when("maxLength", f"#{{{v}.length}} characters, at most {n} allowed",
@@ -183,7 +185,7 @@ def value_checks(table: Table, f: Field, v: str, path: str, consts: list[str],
         return lines
     if f.type in (INT64, FLOAT64):
         want = "an integer" if f.type == INT64 else "a number"
-        lines = [when("type", f"expected {want}, {got}", f"unless number?({v})"),
+        lines = [when("type", f"expected {want}, {got}", f"unless Integer === {v} || Float === {v}"),
                  when("not_finite", f"#{{{v}}} is not a JSON number", f"if {v}.is_a?(Float) && !{v}.finite?")]
         if f.type == INT64:
             lines += [when("type", f"expected an integer, got #{{{v}}}", f"if {v}.is_a?(Float) && {v} != {v}.floor"),
@@ -228,6 +230,7 @@ def field_checks(table: Table, f: Field, paths: _Path, consts: list[str],
         body = value_checks(table, f, "x", item, consts, record_path)
         lines += ["unless v.nil?",
                   f"  {refuse('type', path, 'expected an array, got #{kind(v)}')} unless v.is_a?(Array)",
+                  "  n += 1",
                   "  v.each_with_index do |x, i|",
                   f"    {refuse('repeated_null', item, 'null inside an array')} if x.nil?",
                   *[f"    {line}" for line in body],
@@ -236,8 +239,8 @@ def field_checks(table: Table, f: Field, paths: _Path, consts: list[str],
         return lines
     body = value_checks(table, f, "v", path, consts, record_path)
     if f.mode == REQUIRED:  # null already answered above
-        return lines + body
-    return lines + ["unless v.nil?", *[f"  {line}" for line in body], "end"]
+        return [*lines, *body, "n += 1"]
+    return [*lines, "unless v.nil?", *[f"  {line}" for line in body], "  n += 1", "end"]
 
 
 def record_method(table: Table, fields: tuple[Field, ...], record_path: tuple[str, ...],
@@ -250,11 +253,12 @@ def record_method(table: Table, fields: tuple[Field, ...], record_path: tuple[st
     consts.append(f"{declared} = {{{', '.join(ruby_str(f.name) + ' => true' for f in fields)}}}.freeze")
     where = ".".join((table.name, *record_path))
     args = "(r, prefix)" if nested else "(r)"
-    body: list[str] = []
+    body: list[str] = ["n = 0  # declared fields with a value: when that is every key, none is undeclared"]
     for f in fields:
         body += field_checks(table, f, paths, consts, record_path)
     unknown = '"#{prefix}#{k}"' if nested else "k.to_s"
-    body += ["r.each_key do |k|",
+    body += ["return nil if n == r.size",
+             "r.each_key do |k|",
              f"  {refuse('unknown_field', unknown, 'field is not declared')} unless {declared}.key?(k)",
              "end",
              "nil"]
@@ -289,16 +293,17 @@ def render_rules(registry: Registry) -> str:
     body: list[str] = []
     for t in tables:
         body += table_section(t)
-    checks = ", ".join(f"{ruby_str(t.name)} => :{method_name(t)}" for t in tables)
     jsons = ", ".join(f"{ruby_str(t.name)} => [{', '.join(ruby_str(c) for c in json_columns(t))}].freeze"
                       for t in tables)
-    body += ["# table -> its check; table -> its JSON columns",
-             f"CHECKS = {{{checks}}}.freeze",
+    body += ["# table -> its JSON columns (sent to insertAll as JSON text)",
              f"JSON_COLUMNS = {{{jsons}}}.freeze",
              "",
              "# The first rule `record` breaks against `table`, as [rule, field, message]; nil when it fits.",
              "def check(table, record)",
-             "  send(CHECKS.fetch(table), record)",
+             "  case table",
+             *[f"  when {ruby_str(t.name)} then {method_name(t)}(record)" for t in tables],
+             "  else raise KeyError, \"no table #{table}\"",
+             "  end",
              "end"]
     lines = [HEADER.rstrip("\n"), "", "module Logbridge", "  module Rules", HELPERS.strip("\n"), ""]
     lines += [f"    {line}" if line else "" for line in body]
