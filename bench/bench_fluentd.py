@@ -244,7 +244,7 @@ def main() -> None:
                     f"{n} {r['rate']:,.0f} lines/s end to end, {r['rate_in']:,.0f} lines/s in, "
                     f"{r['cpu_us']:.1f} us CPU/line" for n, r in (("generated", g), ("minimal", m))))
 
-            def med(name: str, key: str) -> float:
+            def med(name: str, key: str, runs: dict[str, list[dict[str, float]]] = runs) -> float:
                 return statistics.median(r[key] for r in runs[name])
 
             print(f"workers={workers}: end to end generated {med('generated', 'rate'):,.0f} lines/s, minimal "
