@@ -54,6 +54,19 @@ require 'json'
 require 'securerandom'
 require_relative 'logbridge_rules'
 
+# fluent-plugin-bigquery's HTTP client (httpclient) loads its cookie store on first use through
+# http-cookie's const_missing + require, which is not thread-safe: when two outputs flush their
+# first chunk at once, one thread can see the class before its methods exist (seen on real fluentd
+# 1.19.3 under load: NoMethodError `implementation' for HTTP::CookieJar::AbstractStore, and the
+# chunk went to the secondary file). Load it here, while fluentd reads its config in one thread.
+begin
+  require 'http/cookie_jar'
+  require 'http/cookie_jar/hash_store'
+  require 'http/cookie_jar/cookiestxt_saver'
+rescue LoadError
+  nil # a client without http-cookie has nothing to race on
+end
+
 module Fluent
   module Plugin
     class LogbridgeRouteOutput < Output

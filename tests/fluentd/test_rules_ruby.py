@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from support import REPO, SCHEMAS
 
@@ -39,7 +39,7 @@ def ruby_verdicts(items: list[tuple[str, dict]]) -> list[list[str] | None]:
     text = "".join(json.dumps([t, r]) + "\n" for t, r in items)
     out = subprocess.run([RUBY, "-I", str(REPO / "fluentd" / "plugins"), "-e", JUDGE], input=text,
                          capture_output=True, text=True, timeout=60, check=True).stdout
-    return [json.loads(x) for x in out.splitlines()]
+    return [json.loads(x) for x in out.split("\n") if x]  # not splitlines(): U+2028 is JSON text
 
 
 def python_verdict(table: str, text: str) -> tuple[str, str] | None:
@@ -87,7 +87,9 @@ def records(draw):
     return table, json.dumps(rec)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+# no shrinking: a batch of 400 through Ruby per try; the failure message names the one record
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(st.lists(records(), min_size=400, max_size=400))
 def test_ruby_and_python_refuse_the_same_records_for_the_same_first_reason(batch):
     ruby = ruby_verdicts([(t, json.loads(text)) for t, text in batch])
