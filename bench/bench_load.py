@@ -100,9 +100,10 @@ def bench_duckdb(tmp: Path, lines: int) -> dict[str, float]:
 
 
 def bench_bigquery(tmp: Path, lines: int) -> dict[str, float]:
-    from shipper.registry import load_registry
     from shipper.tables import ensure_tables
     from shipper.tables._targets import BigQueryTarget
+
+    from shipper.registry import load_registry
     from shipper.testing.fake_bigquery import FakeBigQueryAPI
 
     src = tmp / "access_bq.jsonl"

@@ -35,6 +35,7 @@ from ..registry import (
     Field,
     Table,
 )
+from ._records import has_big_float
 
 # row -> reason (empty when the row fits)
 Check = Callable[[dict[str, Any]], str]
@@ -63,7 +64,8 @@ def timestamp_ok(v: str) -> bool:
 def compile_fits(table: Table, allow: frozenset[str] = frozenset()) -> Callable[[dict[str, Any]], bool]:
     """A generated `fits(row)` for `table`; keys in `allow` (e.g. the routing key) are ignored."""
     env: dict[str, Any] = {"KNOWN": frozenset(f.name for f in table.fields) | allow, "TS": timestamp_ok,
-                           "DATE": valid_date, "JP": json_problem, "CHECK": check_record, "TABLE": table}
+                           "DATE": valid_date, "JP": json_problem, "BIG": has_big_float,
+                           "CHECK": check_record, "TABLE": table}
     lines = ["def fits(row):", "    if not row.keys() <= KNOWN: return False", "    g = row.get"]
     for i, f in enumerate(table.fields):
         lines += [f"    v = g({f.name!r})"]
@@ -104,7 +106,8 @@ def _field_code(f: Field, i: int, env: dict[str, Any]) -> list[str]:
     elif t == DATE:
         tests = ["type(v) is not str", "not DATE(v)"]
     elif t == JSON:
-        tests = ["JP(v) is not None"]
+        # A float this large may be an integer orjson could not hold: decided on the careful path.
+        tests = ["JP(v) is not None", "BIG(v)"]
     else:  # a type this code does not know: let the judge decide
         tests = ["CHECK(TABLE, row)"]
     return ["if v is None:", f"    {none}", f"elif {' or '.join(tests)}: return False"]

@@ -13,7 +13,7 @@ from shipper._generated import generated_files
 from shipper.cli import main
 from shipper.fluentd_conf import parse
 from shipper.registry import load_registry
-from shipper.targets.fluentd import render
+from shipper.render.fluentd import render
 
 CONF = REPO / "fluentd" / "fluent.conf"
 
