@@ -164,9 +164,9 @@ class _Loader:
     def refused(self, ordinal: int, table: str, kind: str, reason: str, row: Any) -> None:
         source, line = self.locate(ordinal)
         if type(row) is bytes:
-            self.rejects.line(source, line, table, reason, row)
+            self.rejects.line(source, line, table, reason, row, kind)
         else:
-            self.rejects.row(source, line, table, reason, row)
+            self.rejects.row(source, line, table, reason, row, kind)
         self.summary.reject(kind)
 
     def notice(self, text: str) -> None:
@@ -296,7 +296,7 @@ class _Loader:
 
     def _reject(self, table: str, kind: str, reason: str, data: bytes) -> None:
         source, line = self.locate(self.ordinal)
-        self.rejects.line(source, line, table, reason, data)
+        self.rejects.line(source, line, table, reason, data, kind)
         self.summary.reject(kind)
 
     def _careful(self, data: Any, complete: bool, src: Source) -> None:
