@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from typing import Any
 
 from ._compat import compare_tables, rejected
@@ -63,7 +64,8 @@ RULES = {
     "duplicate-column": "names are unique, ignoring case, among siblings",
     "nesting-depth": "RECORDs nest at most 15 levels",
     "column-count": "at most 10,000 columns, nested ones included",
-    "description": "the table and every field have a description",
+    "description": "the table and every field have a description: one line of printable text (no NUL, ESC, "
+                   "newline or other control character: it goes into docs/tables.md and BigQuery)",
     "partitioning": "the partitioning field is a top-level TIMESTAMP or DATE, not REPEATED",
     "clustering": "at most 4 clustering fields: top-level, not REPEATED, of a clusterable type",
     "table-options": "insert_id_field is a top-level STRING, extra_field a top-level JSON",
@@ -135,6 +137,13 @@ def _check_closed(docs: _Docs, fields: tuple[Field, ...], problems: list[Problem
                                     "a RECORD must say additionalProperties: false (BigQuery rejects rows with unknown fields)"))
 
 
+def _control_char(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X}"
+    return None
+
+
 def check_table(table: Table, docs: _Docs) -> list[Problem]:
     problems: list[Problem] = []
     file = table.source
@@ -144,6 +153,10 @@ def check_table(table: Table, docs: _Docs) -> list[Problem]:
                                 "a table must say unevaluatedProperties: false (BigQuery rejects rows with unknown fields)"))
     if not table.description.strip():
         problems.append(Problem(file, "/description", "description", "the table needs a description"))
+    bad = _control_char(table.description)
+    if bad:
+        problems.append(Problem(file, "/description", "description",
+                                f"the table description holds the control character {bad}: one line of printable text"))
     _check_names(table.fields, problems)
     _check_closed(docs, table.fields, problems)
     count = 0
@@ -151,6 +164,11 @@ def check_table(table: Table, docs: _Docs) -> list[Problem]:
         count += 1
         if not f.description.strip():
             problems.append(Problem(f.source, f.pointer, "description", f"field {f.name!r} needs a description"))
+        bad = _control_char(f.description)
+        if bad:
+            problems.append(Problem(f.source, f.pointer, "description",
+                                    f"the description of {f.name!r} holds the control character {bad}: "
+                                    "one line of printable text"))
         if depth > MAX_DEPTH:
             problems.append(Problem(f.source, f.pointer, "nesting-depth",
                                     f"{f.name!r} is nested {depth} levels deep (BigQuery allows {MAX_DEPTH})"))

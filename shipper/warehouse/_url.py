@@ -61,11 +61,11 @@ def parse_url(text: str | WarehouseUrl) -> WarehouseUrl:
     if scheme == BIGQUERY:
         project, _, dataset = rest.partition("/")
         if not _PROJECT.match(project) or not _DATASET.match(dataset):
-            raise WarehouseError(f"bad target {text!r}: expected bigquery://PROJECT/DATASET "
-                                 "(project: 6-30 lowercase letters, digits, hyphens; dataset: "
-                                 "letters, digits, underscores)")
+            raise WarehouseError(f"bad target {text!r}: expected {FORMS} (a project id is 6-30 "
+                                 "lowercase letters, digits and hyphens; a dataset letters, digits "
+                                 "and underscores)")
         return WarehouseUrl(BIGQUERY, text, project=project, dataset=dataset)
     path = rest
     if not path or path.endswith("/") or "\x00" in path:
-        raise WarehouseError(f"bad target {text!r}: expected duckdb:///path/to/file.duckdb")
+        raise WarehouseError(f"bad target {text!r}: expected {FORMS}")
     return WarehouseUrl(DUCKDB, text, path=path)

@@ -66,6 +66,7 @@ class DuckDBWarehouse:
     tracks_nested_modes = False
 
     def __init__(self, url: WarehouseUrl) -> None:
+        require("duckdb")  # said at once: every use of this warehouse needs it
         self.url = url
         self.path = url.file
         self._con: Any = None
