@@ -50,12 +50,21 @@ KEYS_TABLE = "_shipper_loaded"
 SPOOL_PREFIX = ".shipper-load-"
 BATCH_ROWS = 100_000
 BATCH_BYTES = 48 << 20
-MAX_OBJECT = 32 << 20
+# read_json's buffer holds two objects of this size: a row is at most 9 MiB (the loader's line cap).
+MAX_OBJECT = 16 << 20
 # Few large writes: a write call per row costs more than the row's parse (the GIL is
 # handed over on every syscall while the worker thread is busy).
 SPOOL_BUFFER = 4 << 20
-# DuckDB's own memory cap: the load must fit beside the interpreter in a small container.
-MEMORY_LIMIT = "128MB"
+# DuckDB's own memory cap: the load must fit beside the interpreter in a small container. DuckDB
+# works on chunks of 2,048 rows, every column a vector: a chunk of a wide table costs ~2,048 x 24
+# bytes per column, so the cap grows with the widest table (see MAX_LOCAL_COLUMNS in the registry
+# rules for where that stops fitting).
+MEMORY_LIMIT_MB = 128
+CHUNK_BYTES_PER_COLUMN = 2048 * 24
+
+
+def memory_limit_mb(columns: int) -> int:
+    return MEMORY_LIMIT_MB + (columns * CHUNK_BYTES_PER_COLUMN * 2 >> 20)
 # A spool directory without a lock file is someone's being made, or an older version's.
 UNLOCKED_GRACE_S = 60.0
 
@@ -129,13 +138,14 @@ def remove_stale_spools(directory: Path) -> list[Path]:
 
 class DuckDBWriter:
     def __init__(self, path: Path, report: WriteReport, *, batch_rows: int = BATCH_ROWS,
-                 identity_ignores: frozenset[str] = frozenset()) -> None:
+                 identity_ignores: frozenset[str] = frozenset(), columns: int = 0) -> None:
         self.report = report
         self.batch_rows = batch_rows
         self.identity_ignores = identity_ignores
         self.requests = 0
         self.process_peak_mb = 0.0
-        self._exec = Executor(str(path), (f"SET memory_limit = '{MEMORY_LIMIT}'", "SET threads = 1"))
+        self._exec = Executor(str(path), (f"SET memory_limit = '{memory_limit_mb(columns)}MB'",
+                                          "SET threads = 1"))
         try:
             self._exec.run([((f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} "
                              "(table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL)"), None, False)])
@@ -249,50 +259,55 @@ class DuckDBWriter:
             self._bisect(batch)
 
     def _statements(self, table: Table) -> dict[str, str]:
+        """The SQL of a batch. The staged row's columns are unnested at once into top-level
+        columns: every `r.col` on a STRUCT of N fields would carry the N-field type, and a
+        statement naming all N columns would cost N^2 (1,000 columns: 370 MB, 5,000: 6.7 GB)."""
         sql = self._sql.get(table.name)
         if sql is not None:
             return sql
         inner = ", ".join(f"{quote(f.name)} {column_type(f)}" for f in table.fields)
         spec = "{'k': 'VARCHAR', 'p': 'BIGINT', 'r': '" + f"STRUCT({inner})".replace("'", "''") + "'}"
-        values = ", ".join(stored_value(f, f"s.r.{quote(f.name)}") for f in table.fields)
+        values = ", ".join(stored_value(f, f"s.{quote(f.name)}") for f in table.fields)
         ident = [f for f in table.fields if f.name not in self.identity_ignores]
 
-        def content(alias: str, staged: bool) -> str:
-            src = (lambda f: stored_value(f, f"{alias}.r.{quote(f.name)}")) if staged else \
-                (lambda f: f"{alias}.{quote(f.name)}")
-            return "struct_pack(" + ", ".join(f"{quote(f.name)} := {src(f)}" for f in ident) + ")"
+        def pack(fields: list, value: Any) -> str:
+            return "struct_pack(" + ", ".join(f"{quote(f.name)} := {value(f)}" for f in fields) + ")"
 
+        staged = lambda f: stored_value(f, f"s.{quote(f.name)}")  # noqa: E731
+        content = pack(ident, staged)
+        row_json = f"to_json({pack(list(table.fields), lambda f: f's.{quote(f.name)}')})::VARCHAR"
         loaded = f"(SELECT row_key FROM {KEYS_TABLE} WHERE table_name = $t)"
-        new = f"FROM __shipper_stage s ANTI JOIN {loaded} k ON s.k = k.row_key"
+        new = f"FROM __shipper_stage s ANTI JOIN {loaded} k ON s.__shipper_k = k.row_key"
         sql = {
             "stage": (f"CREATE OR REPLACE TEMP TABLE __shipper_stage AS "
-                      f"SELECT * FROM read_json(?, columns={spec}, format='newline_delimited', "
-                      f"maximum_object_size={MAX_OBJECT})"),
-            "counts": (f"SELECT count(*) - count(DISTINCT k), "
-                       f"(SELECT count(*) FROM __shipper_stage s SEMI JOIN {loaded} k ON s.k = k.row_key) "
+                      f"SELECT k AS __shipper_k, p AS __shipper_p, unnest(r) FROM read_json(?, columns={spec}, "
+                      f"format='newline_delimited', maximum_object_size={MAX_OBJECT})"),
+            "counts": (f"SELECT count(*) - count(DISTINCT __shipper_k), "
+                       f"(SELECT count(*) FROM __shipper_stage s SEMI JOIN {loaded} k ON s.__shipper_k = k.row_key) "
                        "FROM __shipper_stage"),
             # The same key twice in one batch: the first (by line) stays; a later one with the
             # same content is a duplicate, with other content a conflict.
-            "rank": (f"CREATE OR REPLACE TEMP TABLE __shipper_ranked AS SELECT *, "
-                     f"row_number() OVER w AS n, {content('s', True)} AS c, "
-                     f"first_value({content('s', True)}) OVER w AS c0 "
-                     f"FROM __shipper_stage s WINDOW w AS (PARTITION BY k ORDER BY p)"),
-            "batch_conflicts": ("SELECT p, to_json(r)::VARCHAR FROM __shipper_ranked "
-                                "WHERE n > 1 AND c IS DISTINCT FROM c0 ORDER BY p"),
-            "keep_first": ("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT k, p, r "
-                           "FROM __shipper_ranked WHERE n = 1"),
+            "rank": (f"CREATE OR REPLACE TEMP TABLE __shipper_ranked AS SELECT s.*, "
+                     f"row_number() OVER w AS __shipper_n, {content} AS __shipper_c, "
+                     f"first_value({content}) OVER w AS __shipper_c0 "
+                     f"FROM __shipper_stage s WINDOW w AS (PARTITION BY __shipper_k ORDER BY __shipper_p)"),
+            "batch_conflicts": (f"SELECT __shipper_p, {row_json} FROM __shipper_ranked s "
+                                "WHERE __shipper_n > 1 AND __shipper_c IS DISTINCT FROM __shipper_c0 "
+                                "ORDER BY __shipper_p"),
+            "keep_first": ("CREATE OR REPLACE TEMP TABLE __shipper_stage AS SELECT * EXCLUDE "
+                           "(__shipper_n, __shipper_c, __shipper_c0) FROM __shipper_ranked WHERE __shipper_n = 1"),
             "insert": f"INSERT INTO {quote(table.name)} SELECT {values} {new}",
-            "keys": f"INSERT INTO {KEYS_TABLE} SELECT $t, s.k {new}",
+            "keys": f"INSERT INTO {KEYS_TABLE} SELECT $t, s.__shipper_k {new}",
             "drop": "DROP TABLE IF EXISTS __shipper_ranked; DROP TABLE __shipper_stage",
         }
         id_field = table.insert_id_field
         if id_field and table.field(id_field) is not None:
             # A key already loaded: the row under it must hold the same content.
             sql["loaded_conflicts"] = (
-                f"SELECT s.p, to_json(s.r)::VARCHAR FROM __shipper_stage s "
-                f"JOIN {quote(table.name)} t ON t.{quote(id_field)} = s.k "
-                f"WHERE s.k IN {loaded} AND {content('s', True)} IS DISTINCT FROM {content('t', False)} "
-                "ORDER BY s.p")
+                f"SELECT s.__shipper_p, {row_json} FROM __shipper_stage s "
+                f"JOIN {quote(table.name)} t ON t.{quote(id_field)} = s.__shipper_k "
+                f"WHERE s.__shipper_k IN {loaded} AND {content} IS DISTINCT FROM "
+                f"{pack(ident, lambda f: f't.{quote(f.name)}')} ORDER BY s.__shipper_p")
         self._sql[table.name] = sql
         return sql
 

@@ -154,7 +154,8 @@ class DuckDBWarehouse:
             ensure_tables(self, registry)
         finally:
             self.close()  # the writer's child process owns the file from here on
-        return DuckDBWriter(self.path, report, **options)
+        widest = max((_count(t.fields) for t in registry.tables), default=0)
+        return DuckDBWriter(self.path, report, columns=widest, **options)
 
     # -- query ---------------------------------------------------------------------------
     def query(self, sql: str, params: list[Param], options: QueryOptions) -> QueryResult:
@@ -172,6 +173,10 @@ class DuckDBWarehouse:
             return run_on_duckdb(con, statement, params)
         finally:
             con.close()
+
+
+def _count(fields: tuple) -> int:
+    return sum(1 + _count(f.fields) for f in fields)
 
 
 def read_only_refusal(statement_type: str) -> str:
