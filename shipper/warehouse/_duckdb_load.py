@@ -273,7 +273,7 @@ class DuckDBWriter:
         def pack(fields: list, value: Any) -> str:
             return "struct_pack(" + ", ".join(f"{quote(f.name)} := {value(f)}" for f in fields) + ")"
 
-        staged = lambda f: stored_value(f, f"s.{quote(f.name)}")  # noqa: E731
+        staged = lambda f: stored_value(f, f"s.{quote(f.name)}")
         content = pack(ident, staged)
         row_json = f"to_json({pack(list(table.fields), lambda f: f's.{quote(f.name)}')})::VARCHAR"
         loaded = f"(SELECT row_key FROM {KEYS_TABLE} WHERE table_name = $t)"
