@@ -1,29 +1,98 @@
 """What the ASGI and WSGI middlewares share: header parsing that does not trust the client,
-the access record, and the loggers (made once: a Logger compiles its level methods)."""
+the access record, and the loggers (made once: a Logger compiles its level methods).
+
+Also the two facts the server-log filter (`shipper.integrations`) reads, so that a server does
+not log a second time what the middleware logged: which request the middleware is serving in
+this context, and which exceptions it has already logged.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import shipper
-from shipper import _stats
+from shipper import _config, _stats
 
-# access_log's maxLength per column (schemas/access_log): values are cut here, so a hostile
-# header can never make the record break its table (strict mode would raise in the request).
-# A test checks these against the registry.
-LIMITS = {"method": 16, "path": 2048, "route": 512, "user_agent": 1024, "remote_ip": 64,
-          "host": 256}
-REQUEST_ID_MAX = 128  # the envelope's request_id maxLength
+from ._trace import Trace
+
+REQUEST_ID_MAX = 128  # the request id token's own bound (the envelope's request_id: 128 too)
 # A request id is echoed in a response header and joins tables: printable ASCII without
 # spaces, quotes, commas, semicolons or backslashes. Anything else is replaced, not cleaned.
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:/+=@~!#$%&*^|-]{1,128}\Z")
+ACCESS_TABLE = "access_log"
+# The text columns the middleware fills from the request: values are cut to the table's
+# maxLength (read from the registry model, never typed here), so a hostile header can never
+# make the record break its table (strict mode would raise in the request).
+TEXT_COLUMNS = ("method", "path", "route", "user_agent", "remote_ip", "host")
 MIDDLEWARE_LOGGER = "shipper.middleware"
 
 _loggers: dict[str, Any] = {}
+
+# The request the middleware is serving in this context. uvicorn writes its access line from
+# inside the app's `send()`, so in this context: the server-log filter drops it while set.
+CURRENT: ContextVar[Access | None] = ContextVar("shipper_middleware_request", default=None)
+# Set on an exception the middleware logged. An attribute, not a set: the built-in exceptions
+# take no weak references, and holding them strongly would keep their tracebacks' frames alive.
+_LOGGED_ATTR = "__shipper_logged__"
+
+
+def mark_logged(exc: BaseException) -> None:
+    with contextlib.suppress(Exception):  # a type refusing attributes: not remembered
+        setattr(exc, _LOGGED_ATTR, True)
+
+
+def was_logged(exc: BaseException | None) -> bool:
+    """True when the middleware logged this very exception (the server's copy is a duplicate)."""
+    try:
+        return exc is not None and getattr(exc, _LOGGED_ATTR, False) is True
+    except Exception:  # noqa: BLE001 - a hostile __getattr__
+        return False
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What the middleware takes from the access_log table model: each text column's maxLength
+    (None: no bound), the trace_id column's, and whether the table has a span_id column."""
+
+    limits: dict[str, int | None]
+    trace_id: int | None
+    span_id: bool
+
+
+_columns: tuple[Any, Columns] | None = None
+
+
+def _has_span_id() -> bool:
+    try:
+        return columns().span_id
+    except Exception:  # noqa: BLE001 - a registry without access_log: write() counts it
+        return False
+
+
+def _max_length(table: Any, name: str) -> int | None:
+    field = table.field(name)
+    return field.constraints.max_length if field is not None else None
+
+
+def columns() -> Columns:
+    """The access_log table's bounds, from the registry the logger uses (once per registry)."""
+    global _columns
+    registry = _config.registry()
+    cached = _columns
+    if cached is not None and cached[0] is registry:
+        return cached[1]
+    table = registry.table(ACCESS_TABLE)
+    cols = Columns(limits={name: _max_length(table, name) for name in TEXT_COLUMNS},
+                   trace_id=_max_length(table, "trace_id"),
+                   span_id=table.field("span_id") is not None)
+    _columns = (registry, cols)
+    return cols
 
 
 def logger(table: str) -> Any:
@@ -52,8 +121,8 @@ def request_id_from(value: str | bytes | None) -> str:
     return new_request_id()
 
 
-def cut(value: Any, limit: int) -> str | None:
-    """Text that is valid UTF-8 and at most `limit` characters, or None."""
+def cut(value: Any, limit: int | None) -> str | None:
+    """Text that is valid UTF-8 and at most `limit` characters (None: any length), or None."""
     if value is None:
         return None
     if isinstance(value, bytes):
@@ -62,7 +131,7 @@ def cut(value: Any, limit: int) -> str | None:
         text = str(value)
         if not text.isascii():
             text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
-    return text[:limit]
+    return text if limit is None else text[:limit]
 
 
 def _ip(text: str) -> str | None:
@@ -88,7 +157,7 @@ def client_address(forwarded_for: str | bytes | None, peer: str | None,
         first = _ip(forwarded_for.split(",", 1)[0][:100])
         if first is not None:
             return first
-    return cut(peer, LIMITS["remote_ip"]) if peer else None
+    return peer or None
 
 
 def content_length(value: str | bytes | None, chunked: bool = False) -> int | None:
@@ -106,39 +175,74 @@ def content_length(value: str | bytes | None, chunked: bool = False) -> int | No
 
 @dataclass
 class Access:
-    """One request's facts, filled while it runs; `write()` logs the access_log record."""
+    """One request's facts, filled while it runs; `write()` logs the access_log record.
 
-    method: str
-    path: str
+    Text fields hold what the request said (str, or bytes from ASGI headers); `write()` turns
+    them into valid UTF-8 cut to the table's maxLength."""
+
+    method: str | bytes
+    path: str | bytes
     request_id: str
-    user_agent: str | None = None
+    user_agent: str | bytes | None = None
     remote_ip: str | None = None
-    host: str | None = None
+    host: str | bytes | None = None
     request_bytes: int | None = None
     route: str | None = None
+    trace: Trace | None = None
     status_code: int = 500
     response_bytes: int = 0
     written: bool = False
+
+    def context(self) -> dict[str, Any]:
+        """The fields bound for the request: every record logged while it runs carries them."""
+        fields: dict[str, Any] = {"request_id": self.request_id}
+        trace = self.trace
+        if trace is not None:
+            fields["trace_id"] = trace.trace_id
+            if trace.span_id is not None and _has_span_id():
+                fields["span_id"] = trace.span_id
+        return fields
+
+    def fields(self, status: int, latency: float) -> dict[str, Any]:
+        cols = columns()
+        limits = cols.limits
+        fields: dict[str, Any] = {
+            "method": cut(self.method, limits["method"]),
+            "path": cut(self.path, limits["path"]),
+            "route": cut(self.route, limits["route"]),
+            "status_code": status, "latency": max(latency, 0.0),
+            "request_bytes": self.request_bytes, "response_bytes": self.response_bytes,
+            "user_agent": cut(self.user_agent, limits["user_agent"]),
+            "remote_ip": cut(self.remote_ip, limits["remote_ip"]),
+            "host": cut(self.host, limits["host"]),
+            "request_id": self.request_id,
+        }
+        trace = self.trace
+        if trace is not None:
+            if cols.trace_id is None or len(trace.trace_id) <= cols.trace_id:
+                fields["trace_id"] = trace.trace_id
+            if trace.span_id is not None and cols.span_id:
+                fields["span_id"] = trace.span_id
+        return fields
 
     def write(self, latency: float) -> None:
         if self.written:
             return
         self.written = True
         status = self.status_code if 100 <= self.status_code <= 599 else 500
-        log = logger("access_log")
-        method = log.error if status >= 500 else log.info
         try:
-            method("request", method=cut(self.method, LIMITS["method"]),
-                   path=cut(self.path, LIMITS["path"]), route=cut(self.route, LIMITS["route"]),
-                   status_code=status, latency=max(latency, 0.0),
-                   request_bytes=self.request_bytes, response_bytes=self.response_bytes,
-                   user_agent=self.user_agent, remote_ip=self.remote_ip, host=self.host,
-                   request_id=self.request_id)
+            fields = self.fields(status, latency)
+            log = logger(ACCESS_TABLE)
+            (log.error if status >= 500 else log.info)("request", **fields)
         except Exception:  # noqa: BLE001 - strict mode or a sink bug: never break the response
             _stats.add("middleware_error")
 
 
 def log_exception(access: Access, exc: BaseException) -> None:
+    """One app_log ERROR record with the traceback; remembered so that the server's own log
+    of the same exception (uvicorn's "Exception in ASGI application", gunicorn's "Error handling
+    request", Flask's "Exception on ...") can be dropped by the server-log filter."""
+    mark_logged(exc)
     try:
         logger("app_log").error(f"unhandled exception in {cut(access.method, 16)} "
                                 f"{cut(access.path, 256)}", exc_info=exc)
