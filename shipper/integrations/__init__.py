@@ -19,6 +19,6 @@ and filters by their import paths.
 
 from __future__ import annotations
 
-from ._filters import AccessLineFilter, DuplicateExceptionFilter
+from ._filters import AccessLineFilter, DuplicateExceptionFilter, PlainMessageFilter
 
-__all__ = ["AccessLineFilter", "DuplicateExceptionFilter"]
+__all__ = ["AccessLineFilter", "DuplicateExceptionFilter", "PlainMessageFilter"]

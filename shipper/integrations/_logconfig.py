@@ -12,6 +12,7 @@ from typing import Any
 HANDLER = "shipper"
 ACCESS_FILTER = "shipper_access_line"
 EXCEPTION_FILTER = "shipper_duplicate_exception"
+PLAIN_FILTER = "shipper_plain_message"
 
 
 def handlers(table: str) -> dict[str, Any]:
@@ -24,6 +25,7 @@ def filters() -> dict[str, Any]:
     return {
         ACCESS_FILTER: {"()": "shipper.integrations.AccessLineFilter"},
         EXCEPTION_FILTER: {"()": "shipper.integrations.DuplicateExceptionFilter"},
+        PLAIN_FILTER: {"()": "shipper.integrations.PlainMessageFilter"},
     }
 
 
@@ -31,7 +33,7 @@ def error_logger(level: str | None) -> dict[str, Any]:
     """A server's error logger: its records through shipper, its copy of an exception the
     middleware logged dropped; not propagated (the root logger has the same handler)."""
     logger: dict[str, Any] = {"handlers": [HANDLER], "propagate": False,
-                              "filters": [EXCEPTION_FILTER]}
+                              "filters": [EXCEPTION_FILTER, PLAIN_FILTER]}
     if level is not None:
         logger["level"] = level
     return logger
@@ -41,7 +43,7 @@ def access_logger(level: str | None) -> dict[str, Any]:
     """A server's access logger: a request's line dropped when the middleware logged the
     request (its access_log record says more), kept as an app_log record otherwise."""
     logger: dict[str, Any] = {"handlers": [HANDLER], "propagate": False,
-                              "filters": [ACCESS_FILTER]}
+                              "filters": [ACCESS_FILTER, PLAIN_FILTER]}
     if level is not None:
         logger["level"] = level
     return logger

@@ -32,9 +32,11 @@ from . import _logconfig
 def log_config(level: str = "INFO", table: str = "app_log") -> dict[str, Any]:
     """A fresh dictConfig dict (uvicorn changes the dict it is given for `--use-colors`)."""
     loggers = {
-        "uvicorn": {"handlers": [_logconfig.HANDLER], "level": level, "propagate": False},
+        "uvicorn": {"handlers": [_logconfig.HANDLER], "level": level, "propagate": False,
+                    "filters": [_logconfig.PLAIN_FILTER]},
         # propagates to "uvicorn" (as in uvicorn's own config), which has the handler
-        "uvicorn.error": {"level": level, "filters": [_logconfig.EXCEPTION_FILTER]},
+        "uvicorn.error": {"level": level,
+                          "filters": [_logconfig.EXCEPTION_FILTER, _logconfig.PLAIN_FILTER]},
         "uvicorn.access": _logconfig.access_logger(level),
     }
     # uvicorn writes `use_colors` into these two formatters when --use-colors/--no-use-colors

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,28 @@ _loggers: dict[str, Any] = {}
 # The request the middleware is serving in this context. uvicorn writes its access line from
 # inside the app's `send()`, so in this context: the server-log filter drops it while set.
 CURRENT: ContextVar[Access | None] = ContextVar("shipper_middleware_request", default=None)
+# The request ids of the last records written, for a server that logs its access line after the
+# app returned, out of the request's context, with the response headers only (gunicorn's ASGI
+# worker): the echoed X-Request-ID names a request the middleware logged. Bounded: a server
+# logs its line right after the response, so only the most recent ids are ever looked up.
+RECENT_IDS_MAX = 4096
+_recent_ids: OrderedDict[str, None] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def remember_written(request_id: str) -> None:
+    with _recent_lock:
+        _recent_ids[request_id] = None
+        if len(_recent_ids) > RECENT_IDS_MAX:
+            _recent_ids.popitem(last=False)
+
+
+def take_written(request_id: str) -> bool:
+    """True (once) when the middleware wrote the access record of this request id."""
+    with _recent_lock:
+        return _recent_ids.pop(request_id, False) is None
+
+
 # Set on an exception the middleware logged. An attribute, not a set: the built-in exceptions
 # take no weak references, and holding them strongly would keep their tracebacks' frames alive.
 _LOGGED_ATTR = "__shipper_logged__"
@@ -234,6 +258,7 @@ class Access:
             fields = self.fields(status, latency)
             log = logger(ACCESS_TABLE)
             (log.error if status >= 500 else log.info)("request", **fields)
+            remember_written(self.request_id)
         except Exception:  # noqa: BLE001 - strict mode or a sink bug: never break the response
             _stats.add("middleware_error")
 

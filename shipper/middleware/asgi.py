@@ -132,11 +132,17 @@ class AccessLogMiddleware:
                     body.ended = time.perf_counter()
             await send(message)
 
+        # The request is "current" in this context while the app runs (uvicorn logs its access
+        # line from inside send()). When the app raised, it stays current after the middleware
+        # re-raised: the 500 that Starlette's ServerErrorMiddleware or the server then sends
+        # (and logs an access line for) is this request's.
         current = CURRENT.set(access)
+        failed = False
         with shipper.context(**access.context()):
             try:
                 await self.app(scope, counting_receive, watching_send)
             except Exception as exc:
+                failed = True
                 if body.ended is None:  # else the client got the whole response (e.g. a
                     access.status_code = 500  # background task failed after it): keep that
                 log_exception(access, exc)
@@ -151,5 +157,5 @@ class AccessLogMiddleware:
                 access.route = _route(scope, root_path)
                 end = body.ended if body.ended is not None else time.perf_counter()
                 access.write(end - start)
-                CURRENT.reset(current)
-
+                if not failed:
+                    CURRENT.reset(current)
