@@ -28,6 +28,8 @@ REQUEST_ID_MAX = 128  # the request id token's own bound (the envelope's request
 # spaces, quotes, commas, semicolons or backslashes. Anything else is replaced, not cleaned.
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:/+=@~!#$%&*^|-]{1,128}\Z")
 ACCESS_TABLE = "access_log"
+# When the client goes away before the response is done: nginx's code.
+CLIENT_CLOSED = 499
 # The text columns the middleware fills from the request: values are cut to the table's
 # maxLength (read from the registry model, never typed here), so a hostile header can never
 # make the record break its table (strict mode would raise in the request).

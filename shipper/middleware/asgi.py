@@ -30,6 +30,7 @@ from typing import Any
 import shipper
 
 from ._common import (
+    CLIENT_CLOSED,
     CURRENT,
     Access,
     client_address,
@@ -41,8 +42,6 @@ from ._trace import trace_from
 
 Scope = dict[str, Any]
 
-# When the client goes away before the response is done (the task is cancelled): nginx's code.
-CLIENT_CLOSED = 499
 
 
 @dataclass

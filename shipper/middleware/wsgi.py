@@ -32,6 +32,7 @@ from typing import Any
 import shipper
 
 from ._common import (
+    CLIENT_CLOSED,
     CURRENT,
     Access,
     client_address,
@@ -169,7 +170,10 @@ class _Body:
 
     The record is written (if it was not at return) when the iteration ends, when the server
     calls close(), or, as a last resort, when the iteration is abandoned and its generator
-    closed (a client that never reads nor closes the response, then drops it)."""
+    closed (a client that never reads nor closes the response, then drops it). Closed or
+    abandoned before the end (the client went away, a test client closed it unread): status
+    499, as the ASGI middleware says for a client that went away, with the bytes made so far.
+    """
 
     def __init__(self, result: Iterable[bytes], access: Access, environ: dict[str, Any],
                  start: float, bound: dict[str, Any]) -> None:
@@ -178,6 +182,7 @@ class _Body:
         self._environ = environ
         self._start = start
         self._bound = bound
+        self._ended = False
 
     def __iter__(self) -> Iterator[bytes]:
         access = self._access
@@ -189,8 +194,10 @@ class _Body:
                     try:
                         chunk = next(it)
                     except StopIteration:
+                        self._ended = True
                         break
                     except Exception as exc:
+                        self._ended = True
                         if not access.written:
                             access.status_code = 500
                         if not was_logged(exc):
@@ -213,6 +220,8 @@ class _Body:
     def _finish(self) -> None:
         access = self._access
         if not access.written:
+            if not self._ended and self._environ.get("REQUEST_METHOD") != "HEAD":
+                access.status_code = CLIENT_CLOSED  # (a server may skip a HEAD's body)
             access.route = _route(self._environ)
             with shipper.context(**self._bound):
                 access.write(time.perf_counter() - self._start)
