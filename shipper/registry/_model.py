@@ -53,6 +53,9 @@ class Constraints:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # JSON Schema `default`: what the repair path writes into a REQUIRED column that is missing
+    # or unusable, instead of giving up on the record (e.g. raw_log.stream: "stdout").
+    default: Any = None
 
 
 @dataclass(frozen=True)

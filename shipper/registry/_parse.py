@@ -314,8 +314,25 @@ class _TableParser:
             max_length=schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None,
             minimum=schema.get("minimum") if isinstance(schema.get("minimum"), (int, float)) else None,
             maximum=schema.get("maximum") if isinstance(schema.get("maximum"), (int, float)) else None,
+            default=self.default(schema, t, enum, file, pointer),
         )
         return bq_type, (), constraints
+
+    def default(self, schema: dict[str, Any], t: str, enum: Any, file: str, pointer: str) -> Any:
+        """A column's `default`: a value of the column's own type (and enum), or a problem."""
+        if "default" not in schema:
+            return None
+        value = schema["default"]
+        python = {"string": str, "integer": int, "number": (int, float), "boolean": bool}.get(t)
+        ok = (python is not None and isinstance(value, python)
+              and (t == "boolean" or not isinstance(value, bool))
+              and (not isinstance(enum, list) or value in enum))
+        if not ok:
+            self.problem(file, f"{pointer}/default", "default",
+                         f"default {value!r} is not a value of this {t} column"
+                         + (f" (one of {enum})" if isinstance(enum, list) else ""))
+            return None
+        return value
 
     def options(self, doc: dict[str, Any]) -> tuple[Partitioning | None, tuple[str, ...], str | None, str | None]:
         raw = doc.get("x-bigquery", {})

@@ -70,6 +70,7 @@ RULES = {
     "versions": "versions are numbered 1, 2, 3, ... without gaps",
     "compatibility": "each version changes the previous one only as BigQuery allows in place",
     "required": "every required name is declared",
+    "default": "a default is a value of its column's type (and enum): what the repair path writes into a REQUIRED column that is missing",
 }
 
 
