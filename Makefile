@@ -28,8 +28,11 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@set -e; for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f; done
 
+# After a registry change: the generated files (fluentd config and schema files, column docs) and
+# the golden files of the generated judges (tests/**/golden/: read their diff before you commit).
 generate: $(STAMP)
 	$(VENV)/bin/shipper schemas generate
+	SHIPPER_UPDATE_GOLDEN=1 $(PY) -m pytest -q -p no:randomly -k golden tests
 
 lambda-zip: $(STAMP)
 	$(PY) lambdas/build_zip.py
