@@ -1,7 +1,7 @@
 """JSON Schema files -> the registry model, in one pass.
 
 The type mapping is the one of mozilla/jsonschema-transpiler, restricted to what BigQuery and
-the record check can both honour (see `docs/type-mapping.md` and DESIGN.md):
+the record check can both honour (docs/registry.md, "Types"):
 
     integer -> INT64          number -> FLOAT64         boolean -> BOOL
     string -> STRING          string + format date-time -> TIMESTAMP

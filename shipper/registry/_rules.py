@@ -1,7 +1,7 @@
 """The registry's rules beyond JSON Schema: what BigQuery and fluent-plugin-bigquery accept.
 
 Each rule has a short name that appears in every error line, so a failing CI log points at the
-rule as well as the place. The list is in `RULES` and in `docs/registry-rules.md`.
+rule as well as the place. The list is in `RULES` and in docs/registry.md ("Rules `shipper schemas check` enforces").
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ RULES = {
     "title": "title is the table name",
     "unique-id": "every $id is unique",
     "ref": "every $ref resolves inside the registry",
-    "type": "one JSON type per field (plus optional null), mapped as DESIGN.md says",
+    "type": "one JSON type per field (plus optional null), mapped as docs/registry.md says",
     "format": "only date-time and date formats (TIMESTAMP, DATE)",
     "unsupported-keyword": "no anyOf/oneOf/not/if/patternProperties/prefixItems",
     "array-items": "an array has one items schema",
