@@ -26,6 +26,7 @@ from ._model import (
 )
 from ._parse import _Docs
 from ._problems import Problem
+from ._quota import quota_problems
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -70,6 +71,8 @@ RULES = {
     "versions": "versions are numbered 1, 2, 3, ... without gaps",
     "compatibility": "each version changes the previous one only as BigQuery allows in place",
     "required": "every required name is declared",
+    "ingestion": "ingestion is stream (the default) or batch with a flush_interval between 60 s and 24 h",
+    "ingestion-quota": "a batch table's load jobs, from every fluentd process (SHIPPER_FLUENTD_INSTANCES, default 10), stay under 80% of BigQuery's daily per-table limit",
     "default": "a default is a value of its column's type (and enum): what the repair path writes into a REQUIRED column that is missing",
 }
 
@@ -217,4 +220,5 @@ def check_registry(registry: Registry, docs: _Docs) -> list[Problem]:
         for table in versions[:-1]:
             problems.extend(check_table(table, docs))
     problems.extend(check_versions(registry))
+    problems.extend(quota_problems(registry))
     return problems
