@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shipper._constants import DEFAULT_TABLE
+
 HANDLER = "shipper"
 ACCESS_FILTER = "shipper_access_line"
 EXCEPTION_FILTER = "shipper_duplicate_exception"
@@ -68,7 +70,8 @@ def main(build: Any, argv: list[str] | None, what: str) -> int:
 
     parser = argparse.ArgumentParser(description=f"Print the logging config for {what} as JSON.")
     parser.add_argument("--level", default="INFO", help="level of the root and server loggers")
-    parser.add_argument("--table", default="app_log", help="table of the records (app_log)")
+    parser.add_argument("--table", default=DEFAULT_TABLE,
+                        help=f"table of the records ({DEFAULT_TABLE})")
     args = parser.parse_args(argv)
     print(json.dumps(build(level=args.level.upper(), table=args.table), indent=2))
     return 0

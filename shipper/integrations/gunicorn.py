@@ -28,10 +28,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipper._constants import DEFAULT_TABLE
+
 from . import _logconfig
 
 
-def log_config(level: str = "INFO", table: str = "app_log") -> dict[str, Any]:
+def log_config(level: str = "INFO", table: str = DEFAULT_TABLE) -> dict[str, Any]:
     """A dict for gunicorn's `logconfig_dict` (gunicorn replaces its defaults' top-level keys
     with these: root, loggers, handlers and filters are all given)."""
     loggers = {

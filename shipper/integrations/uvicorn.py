@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipper._constants import DEFAULT_TABLE
+
 from . import _logconfig
 
 
-def log_config(level: str = "INFO", table: str = "app_log") -> dict[str, Any]:
+def log_config(level: str = "INFO", table: str = DEFAULT_TABLE) -> dict[str, Any]:
     """A fresh dictConfig dict (uvicorn changes the dict it is given for `--use-colors`)."""
     loggers = {
         "uvicorn": {"handlers": [_logconfig.HANDLER], "level": level, "propagate": False,

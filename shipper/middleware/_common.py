@@ -20,6 +20,7 @@ from typing import Any
 
 import shipper
 from shipper import _config, _stats
+from shipper._constants import DEFAULT_TABLE
 
 from ._trace import Trace
 
@@ -31,12 +32,24 @@ ACCESS_TABLE = "access_log"
 # When the client goes away before the response is done: nginx's code.
 CLIENT_CLOSED = 499
 # The text columns the middleware fills from the request: values are cut to the table's
-# maxLength (read from the registry model, never typed here), so a hostile header can never
+# maxLength (read from the column-rule model, never typed here), so a hostile header can never
 # make the record break its table (strict mode would raise in the request).
 TEXT_COLUMNS = ("method", "path", "route", "user_agent", "remote_ip", "host")
 MIDDLEWARE_LOGGER = "shipper.middleware"
+# How much of the method and path the exception record's message repeats (the message is the
+# record's headline; the access record has them whole).
+MESSAGE_PART_CHARS = 256
 
 _loggers: dict[str, Any] = {}
+
+
+def logger(table: str) -> Any:
+    lg = _loggers.get(table)
+    if lg is None:
+        bound = {"logger": MIDDLEWARE_LOGGER} if table == DEFAULT_TABLE else {}
+        lg = _loggers[table] = shipper.get_logger(table, **bound)
+    return lg
+
 
 # The request the middleware is serving in this context. uvicorn writes its access line from
 # inside the app's `send()`, so in this context: the server-log filter drops it while set.
@@ -101,32 +114,27 @@ def _has_span_id() -> bool:
         return False
 
 
-def _max_length(table: Any, name: str) -> int | None:
-    field = table.field(name)
-    return field.constraints.max_length if field is not None else None
-
-
 def columns() -> Columns:
-    """The access_log table's bounds, from the registry the logger uses (once per registry)."""
+    """The access_log table's bounds, from the column-rule model of the registry the logger
+    uses (`shipper.rules.rules_for`: what the logger's own check applies), once per registry."""
     global _columns
     registry = _config.registry()
     cached = _columns
     if cached is not None and cached[0] is registry:
         return cached[1]
-    table = registry.table(ACCESS_TABLE)
-    cols = Columns(limits={name: _max_length(table, name) for name in TEXT_COLUMNS},
-                   trace_id=_max_length(table, "trace_id"),
-                   span_id=table.field("span_id") is not None)
+    from shipper.rules import rules_for
+
+    rules = rules_for(registry.table(ACCESS_TABLE))
+
+    def max_length(name: str) -> int | None:
+        rule = rules.column(name)
+        return rule.max_length if rule is not None else None
+
+    cols = Columns(limits={name: max_length(name) for name in TEXT_COLUMNS},
+                   trace_id=max_length("trace_id"),
+                   span_id=rules.column("span_id") is not None)
     _columns = (registry, cols)
     return cols
-
-
-def logger(table: str) -> Any:
-    lg = _loggers.get(table)
-    if lg is None:
-        bound = {"logger": MIDDLEWARE_LOGGER} if table == "app_log" else {}
-        lg = _loggers[table] = shipper.get_logger(table, **bound)
-    return lg
 
 
 def new_request_id() -> str:
@@ -271,7 +279,8 @@ def log_exception(access: Access, exc: BaseException) -> None:
     request", Flask's "Exception on ...") can be dropped by the server-log filter."""
     mark_logged(exc)
     try:
-        logger("app_log").error(f"unhandled exception in {cut(access.method, 16)} "
-                                f"{cut(access.path, 256)}", exc_info=exc)
+        logger(DEFAULT_TABLE).error(
+            f"unhandled exception in {cut(access.method, MESSAGE_PART_CHARS)} "
+            f"{cut(access.path, MESSAGE_PART_CHARS)}", exc_info=exc)
     except Exception:  # noqa: BLE001
         _stats.add("middleware_error")
