@@ -41,8 +41,9 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`uvicorn --log-config log.json` (the JSON `python -m shipper.integrations.uvicorn`
-    prints), serving the app without the middleware."""
+    """`uvicorn --log-config log.json --workers 2` (the JSON `python -m
+    shipper.integrations.uvicorn` prints; each worker process applies it), serving the app
+    without the middleware."""
     import subprocess
 
     conf = tmp_path_factory.mktemp("uvicorn") / "log.json"
@@ -50,7 +51,10 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                          check=True, cwd=str(APPS))
     conf.write_bytes(out.stdout)
     srv = Server(python("-m", "uvicorn", "asgi_app:bare", "--host", "127.0.0.1", "--port", "0",
-                        "--log-config", str(conf)))
+                        "--workers", "2", "--log-config", str(conf)), ready="Uvicorn running on")
+    # the socket listens once a worker process has started
+    srv.wait_for(lambda rs: len([r for r in rs if "Application startup complete"
+                                 in (r.get("message") or "")]) == 2, timeout=60)
     yield srv
     srv.stop()
 
