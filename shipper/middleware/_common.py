@@ -97,9 +97,11 @@ def was_logged(exc: BaseException | None) -> bool:
 @dataclass(frozen=True)
 class Columns:
     """What the middleware takes from the access_log table model: each text column's maxLength
-    (None: no bound), the trace_id column's, and whether the table has a span_id column."""
+    (None: no bound), the request_id and trace_id columns', and whether the table has a span_id
+    column."""
 
     limits: dict[str, int | None]
+    request_id: int | None
     trace_id: int | None
     span_id: bool
 
@@ -131,6 +133,7 @@ def columns() -> Columns:
         return rule.max_length if rule is not None else None
 
     cols = Columns(limits={name: max_length(name) for name in TEXT_COLUMNS},
+                   request_id=max_length("request_id"),
                    trace_id=max_length("trace_id"),
                    span_id=rules.column("span_id") is not None)
     _columns = (registry, cols)
@@ -141,8 +144,10 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def request_id_from(value: str | bytes | None) -> str:
-    """The client's X-Request-ID when it is a sane token, else a fresh one."""
+def request_id_from(value: str | bytes | None, max_length: int | None = None) -> str:
+    """The client's X-Request-ID when it is a sane token that fits the request_id column
+    (`max_length`, default: `request_id_max()`), else a fresh one. Never cut: a cut id would
+    join nothing."""
     if isinstance(value, bytes):
         try:
             value = value.decode("ascii")
@@ -150,9 +155,20 @@ def request_id_from(value: str | bytes | None) -> str:
             return new_request_id()
     if value is not None:
         value = value.strip()
-        if _REQUEST_ID_RE.match(value):
+        if _REQUEST_ID_RE.match(value) and len(value) <= (
+                request_id_max() if max_length is None else max_length):
             return value
     return new_request_id()
+
+
+def request_id_max() -> int:
+    """The longest client request id kept: the token's own bound, or the request_id column's
+    maxLength in the registry the logger uses when that is shorter."""
+    try:
+        bound = columns().request_id
+    except Exception:  # noqa: BLE001 - a registry without access_log: write() counts it
+        return REQUEST_ID_MAX
+    return REQUEST_ID_MAX if bound is None else min(bound, REQUEST_ID_MAX)
 
 
 def cut(value: Any, limit: int | None) -> str | None:

@@ -235,8 +235,16 @@ def test_text_bounds_come_from_the_registry(lines: Any, tmp_path: Path) -> None:
     doc["properties"]["user_agent"]["maxLength"] = 10
     doc["properties"]["host"]["maxLength"] = 5
     path.write_text(json.dumps(doc, indent=2))
+    envelope = root / "_shared" / "envelope.1.schema.json"
+    doc = json.loads(envelope.read_text())
+    doc["properties"]["request_id"]["maxLength"] = 40
+    envelope.write_text(json.dumps(doc, indent=2))
     shipper.configure(registry=root, mode="strict")
-    _asgi([(b"user-agent", b"u" * 50), (b"host", b"h" * 50)])
-    access = lines.access()
+    _asgi([(b"user-agent", b"u" * 50), (b"host", b"h" * 50), (b"x-request-id", b"r" * 41)])
+    _asgi([(b"x-request-id", b"r" * 40)])
+    access, second = lines.records("access_log")
     assert (access["user_agent"], access["host"]) == ("u" * 10, "h" * 5)
+    # a client id longer than the column is replaced (never cut: a cut id joins nothing)
+    assert re.fullmatch(r"[0-9a-f]{32}", access["request_id"])
+    assert second["request_id"] == "r" * 40
     assert shipper.stats().get("middleware_error") is None
