@@ -3,10 +3,14 @@
     app.wsgi_app = AccessLogMiddleware(app.wsgi_app)     # Flask (or instrument_flask(app))
     application = AccessLogMiddleware(get_wsgi_application())   # Django, wsgi.py
 
-Per request: one `access_log` record when the response body has been iterated to its end (or
-closed by the server), so latency covers a streaming response; the request id (X-Request-ID when
-sane, else new) is bound as context while the app runs *and* while each body chunk is produced
-(a streaming generator logs with it), and echoed as a response header.
+Per request: one `access_log` record. When the body is complete as the app returns it (a list;
+a Flask response that is not streamed, which `instrument_flask` reports), the record is written
+then; otherwise when the body has been iterated to its end or closed by the server, so latency
+covers a streaming response (closed or dropped before its end: 499, the client went away). The
+request id (X-Request-ID when sane, else new) and the trace id (W3C `traceparent`, else AWS
+`X-Amzn-Trace-Id`, see `_trace`) are bound as context while the app runs *and* while each body
+chunk is produced (a streaming generator logs with them); the request id is echoed as a
+response header.
 
 What is known where:
 - route template: WSGI does not carry it. `instrument_flask` connects Flask's
