@@ -6,7 +6,7 @@
 
     # or, with no config file of your own:
     #   gunicorn -c python:shipper.integrations.gunicorn app:app
-    # or JSON: python -m shipper.integrations.gunicorn > log.json; gunicorn --logconfig-json log.json
+    # or JSON: python -m shipper.integrations.gunicorn > log.json; gunicorn --log-config-json log.json
 
 What it does, against gunicorn's default (plain text on stderr; no access log unless asked):
 - `gunicorn.error` (master and workers: start-up, worker boots and exits, timeouts, "Error
@@ -47,7 +47,7 @@ def log_config(level: str = "INFO", table: str = DEFAULT_TABLE) -> dict[str, Any
 
 
 def main(argv: list[str] | None = None) -> int:
-    return _logconfig.main(log_config, argv, "gunicorn --logconfig-json")
+    return _logconfig.main(log_config, argv, "gunicorn --log-config-json")
 
 
 # `gunicorn -c python:shipper.integrations.gunicorn`: gunicorn takes the module's attributes

@@ -12,20 +12,21 @@ the traceback), and once any log config was given, a plain access line per reque
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from support import SCHEMAS
-from web_servers import Server, bin_path
+from web_servers import Server, bin_path, python
 
 from shipper._fit import check_record
 from shipper.registry import load_registry
 
 REGISTRY = load_registry(SCHEMAS, full_check=False)
-GUNICORN = [bin_path("gunicorn"), "-c", "python:shipper.integrations.gunicorn",
-            "-b", "127.0.0.1:0", "-w", "2", "--graceful-timeout", "2"]
+GUNICORN = [bin_path("gunicorn"), "-b", "127.0.0.1:0", "-w", "2", "--graceful-timeout", "2"]
+CONFIG_MODULE = ["-c", "python:shipper.integrations.gunicorn"]
 
 
 def _by(recs: list[dict[str, Any]], **fields: Any) -> list[dict[str, Any]]:
@@ -42,14 +43,24 @@ def _pids(server: Server, path: str, n: int = 24) -> set[int]:
 
 @pytest.fixture(scope="module")
 def sync_server() -> Iterator[Server]:
-    srv = Server([*GUNICORN, "wsgi_app:app"])
+    srv = Server([*GUNICORN, *CONFIG_MODULE, "wsgi_app:app"])
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module", params=["uvicorn.workers.UvicornWorker", "asgi"])
-def asgi_server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    srv = Server([*GUNICORN, "-k", request.param, "asgi_app:app"])
+def asgi_server(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """uvicorn's worker with `--log-config-json` (the JSON `python -m
+    shipper.integrations.gunicorn` prints), gunicorn's own ASGI worker with the config module."""
+    if request.param == "asgi":
+        config = CONFIG_MODULE
+    else:
+        path = tmp_path_factory.mktemp("gunicorn") / "log.json"
+        path.write_bytes(subprocess.run(python("-m", "shipper.integrations.gunicorn"),
+                                        capture_output=True, check=True).stdout)
+        config = ["--log-config-json", str(path)]
+    srv = Server([*GUNICORN, *config, "-k", request.param, "asgi_app:app"])
     yield srv
     srv.stop()
 
