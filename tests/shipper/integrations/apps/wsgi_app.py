@@ -38,7 +38,9 @@ def slow() -> dict[str, int]:
 
 @flask_app.get("/big")
 def big() -> dict[str, int]:
-    log.info("big record", pad="x" * 12_000, pid=os.getpid())
+    from flask import request
+
+    log.info("big record", pad="x" * request.args.get("n", 3000, type=int), pid=os.getpid())
     return {"pid": os.getpid()}
 
 
