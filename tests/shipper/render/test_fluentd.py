@@ -1,4 +1,4 @@
-"""shipper.targets.fluentd and `shipper fluentd render`: the committed config is a fresh render."""
+"""shipper.render.fluentd and `shipper fluentd render`: the committed config is a fresh render."""
 
 from __future__ import annotations
 
