@@ -80,11 +80,10 @@ def decode_exact(data: bytes | str) -> Any:
 
     Slower than orjson (stdlib json), for the lines orjson cannot judge: a key named twice
     (orjson keeps the last value silently), or an integer beyond 64 bits (orjson makes it a
-    float). NaN and Infinity literals are not JSON and are refused."""
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    return json.loads(data, object_pairs_hook=_pairs, parse_constant=constant)
+    float). NaN and Infinity tokens (not JSON, but what Python's json writes) are read as the
+    floats they mean, so that the record is judged (and refused: not finite) rather than taken
+    for a line of text."""
+    return json.loads(data, object_pairs_hook=_pairs)
 
 
 def keys_in(v: Any) -> int:
