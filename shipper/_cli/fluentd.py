@@ -1,6 +1,6 @@
 """`shipper fluentd render`: write (or check) the fluentd image's generated files from the registry.
 
-fluent.conf and the plugins in fluentd/plugins/ (shipper.targets.fluentd.image_files).
+fluent.conf and the plugins in fluentd/plugins/ (shipper.render.fluentd.image_files).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CliError
+from ._common import REGISTRY_HELP
 
 CONFIG_PATH = "fluentd/fluent.conf"
 COMMAND = "shipper fluentd render"
@@ -30,18 +31,16 @@ def register(groups: Any) -> None:
                    help=f"only the config, to this file ('-' prints it to stdout) instead of {CONFIG_PATH}")
     r.add_argument("--root", type=Path, default=None,
                    help="project root to write into (default: the registry's parent)")
-    r.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+    r.add_argument("--registry", type=Path, default=None, help=REGISTRY_HELP)
     r.set_defaults(func=cmd_render)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .._generated import project_root
-    from ..targets.fluentd import image_files
+    from ..render.fluentd import image_files
+    from ._common import writable_root
     from .schemas import _checked
 
     registry = _checked(args)
-    root = args.root or project_root(registry)
     files = image_files()
     if args.output is not None:
         files = [f for f in files if f.path == CONFIG_PATH]
@@ -54,6 +53,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             raise CliError("--check needs a file, not '-'")
         sys.stdout.write(rendered[0][1])
         return 0
+    root = None if args.output is not None else writable_root(args, registry, args.root)
     stale = 0
     for rel, text in rendered:
         path = args.output if args.output is not None else root / rel
