@@ -131,7 +131,8 @@ module Fluent
         end
         return raw_line(time, env, text) unless text.start_with?('{')
         begin
-          obj = JSON.parse(text, max_nesting: JSON_MAX_NESTING)
+          # NaN / Infinity tokens: the record they mean (refused: not finite), as shipper load judges them
+          obj = JSON.parse(text, max_nesting: JSON_MAX_NESTING, allow_nan: true)
         rescue JSON::NestingError
           return refuse(time, env, nil, text, "a JSON object nested deeper than #{JSON_MAX_NESTING - 1} levels")
         rescue JSON::ParserError

@@ -10,13 +10,14 @@ decision per line, in one place, checked against the registry before anything is
 The Ruby is mostly fixed text; what comes from the registry is the table list, the routing key,
 the insertId column of each table, the required settings and the raw_log columns a refused
 record's envelope values are copied into. The check itself is `logbridge_rules.rb`
-(`fluentd_rules.py`), generated from the same registry.
+(`fluentd_rules.py`), the Ruby target of the column-rule model (`shipper/rules/ruby.py`).
 """
 
 from __future__ import annotations
 
-from ..registry import DEFAULT_TABLE, RAW_TABLE, ROUTING_KEY, Registry, Table
-from .fluentd_rules import ruby_str
+from .._constants import DEFAULT_TABLE, RAW_TABLE, ROUTING_KEY
+from ..registry import Registry, Table
+from ..rules.ruby import ruby_str
 
 OUTPUT_PATH = "fluentd/plugins/out_logbridge_route.rb"
 PLUGIN_TYPE = "logbridge_route"
@@ -154,7 +155,8 @@ module Fluent
         end
         return raw_line(time, env, text) unless text.start_with?('{')
         begin
-          obj = JSON.parse(text, max_nesting: JSON_MAX_NESTING)
+          # NaN / Infinity tokens: the record they mean (refused: not finite), as shipper load judges them
+          obj = JSON.parse(text, max_nesting: JSON_MAX_NESTING, allow_nan: true)
         rescue JSON::NestingError
           return refuse(time, env, nil, text, "a JSON object nested deeper than #{JSON_MAX_NESTING - 1} levels")
         rescue JSON::ParserError

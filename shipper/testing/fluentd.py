@@ -98,7 +98,7 @@ class BigQueryStandIn:
         self.names = list(tables) if tables is not None else list(registry.names)
 
     def __enter__(self) -> BigQueryStandIn:  # noqa: PYI034 - final in practice; Self needs 3.11
-        from ..render.bigquery import table_resource
+        from ..warehouse.bigquery import table_resource
 
         self.fake.start()
         self.fake.add_dataset(DATASET)

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from shipper.render.bigquery import table_resource
+from shipper.warehouse.bigquery import table_resource
 from shipper.testing.fluentd import BigQueryStandIn, ForwardClient, Fluentd, driver_record
 
 N = 60  # lines per test: records with and without a log_id, and raw lines

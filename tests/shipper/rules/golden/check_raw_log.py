@@ -1,4 +1,4 @@
-# The judge of table raw_log v1, generated from the column-rule
+# The judge of table raw_log v2, generated from the column-rule
 # model (shipper.rules): every violation of a record, with its field and rule.
 
 def check(r):
@@ -115,6 +115,15 @@ def check(r):
         else:
             if not UTF8_OK(v):
                 out.append(V('text', 'invalid_utf8', f"text: lone surrogates are not UTF-8"))
+    v = r.get('reason')
+    if v is None:
+        pass
+    else:
+        if not isinstance(v, str):
+            out.append(V('reason', 'type', f"reason: expected a string, got {type(v).__name__}"))
+        else:
+            if not UTF8_OK(v):
+                out.append(V('reason', 'invalid_utf8', f"reason: lone surrogates are not UTF-8"))
     for k in r:
         if k not in KNOWN:
             p = str(k)

@@ -1,4 +1,4 @@
-# fits() of table raw_log v1, generated from the column-rule model
+# fits() of table raw_log v2, generated from the column-rule model
 
 def fits(r):
     if not r.keys() <= KNOWN:
@@ -53,6 +53,11 @@ def fits(r):
     v = r.get('text')
     if v is None:
         return False
+    elif (not isinstance(v, str)) or (not UTF8_OK(v)):
+        return False
+    v = r.get('reason')
+    if v is None:
+        pass
     elif (not isinstance(v, str)) or (not UTF8_OK(v)):
         return False
     return True
