@@ -169,3 +169,15 @@ def test_a_chunk_bigquery_refuses_goes_whole_to_the_secondary_file(fluentd_cmd, 
             assert sorted(r["text"] for r in rows) == ["plain line", '{"log_table": "nope"}']
             assert bq.rows("raw_log") == []
             assert "no such field" in fd.output()
+
+
+def test_a_graceful_stop_keeps_a_half_received_long_line(fluentd_cmd, bq, tmp_path):
+    """Docker sent the first 16 KiB piece of a line, then fluentd is stopped: the piece is not
+    dropped with fluent-plugin-concat's memory; it lands in raw_log, saying it is partial."""
+    fd = Fluentd(fluentd_cmd, tmp_path, bq.endpoint, env={"LOGBRIDGE_PARTIAL_TIMEOUT": "300"})
+    fd.start()
+    with ForwardClient(fd.forward_port) as client:
+        client.send("app.api", [(time.time(), driver_record("x" * 16384, partial=("p1", 1, False)))])
+    assert fd.stop() == 0
+    (row,) = bq.rows("raw_log")
+    assert row["text"] == "x" * 16384 and "partial message" in row["reason"]
