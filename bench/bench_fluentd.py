@@ -10,7 +10,7 @@ stored, and fluentd's CPU time per line (supervisor + workers; steadier than wal
 shared machine). Ratios are taken within a round; medians over the rounds. Target: generated
 >= 0.7x the minimal config's throughput.
 
-    .venv/bin/python bench/bench_fluentd.py [--lines 60000] [--rounds 3] [--quick]
+    .venv/bin/python bench/bench_fluentd.py [--lines 60000] [--rounds 5] [--quick]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from shipper.testing.fluentd import (
 )
 
 BATCH = 500  # records per forward message, as a busy Docker driver sends them
-CONNECTIONS = 4
+CONNECTIONS = 8
 
 MINIMAL = """\
 # the seed design: in_forward -> parser -> bigquery_insert (one table)
@@ -150,6 +150,16 @@ def stored(endpoint: str, tables: list[str]) -> int:
     return n
 
 
+def forwarded(monitor_port: int) -> int:
+    """Lines one worker took (its monitor_agent API), to see how connections spread: in_forward's
+    emit_records (0 when the source has an @label, as the generated config's has: then the
+    router's own count)."""
+    url = f"http://127.0.0.1:{monitor_port}/api/plugins.json"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return sum(p.get("emit_records") or 0 for p in json.load(r)["plugins"]
+                   if p.get("type") in ("forward", "logbridge_route"))
+
+
 def group_cpu(pgid: int) -> float:
     """CPU seconds (user + system) used so far by the live processes of a process group:
     fluentd's supervisor and its workers, read from /proc (Linux)."""
@@ -191,11 +201,13 @@ def run_once(cmd: list[str], config: Path, plugins: Path, workers: int, lines: i
             time.sleep(0.02)
         seconds = time.perf_counter() - t0
         cpu = group_cpu(pgid) - cpu0
+        split = [forwarded(fd.monitor_port + w) for w in range(workers)]
         fd.stop()
         got = stored(endpoint, ["app_log", "raw_log"])
         if got != lines:
             raise SystemExit(f"{config.name}: {got} rows for {lines} lines")
-        return {"rate": lines / seconds, "rate_in": lines / t_in, "cpu_us": cpu * 1e6 / lines}
+        return {"rate": lines / seconds, "rate_in": lines / t_in, "cpu_us": cpu * 1e6 / lines,
+                "busiest_worker": max(split) / lines}
     finally:
         stand_in.stdin.close()
         stand_in.wait(30)
@@ -204,7 +216,7 @@ def run_once(cmd: list[str], config: Path, plugins: Path, workers: int, lines: i
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=60_000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--quick", action="store_true", help="20,000 lines, 1 round")
     args = ap.parse_args()
@@ -242,7 +254,8 @@ def main() -> None:
                 cpu_ratios.append(m["cpu_us"] / g["cpu_us"])
                 print(f"  workers={workers} round {rnd + 1}: " + "; ".join(
                     f"{n} {r['rate']:,.0f} lines/s end to end, {r['rate_in']:,.0f} lines/s in, "
-                    f"{r['cpu_us']:.1f} us CPU/line" for n, r in (("generated", g), ("minimal", m))))
+                    f"{r['cpu_us']:.1f} us CPU/line, busiest worker {r['busiest_worker']:.0%} of the lines"
+                    for n, r in (("generated", g), ("minimal", m))))
 
             def med(name: str, key: str, runs: dict[str, list[dict[str, float]]] = runs) -> float:
                 return statistics.median(r[key] for r in runs[name])
