@@ -92,7 +92,7 @@ class CallCounter:
 
 def run(h, lines: list[str], batch: int, now: float) -> tuple[float, list[dict]]:
     """Handler CPU seconds and summaries for `lines` delivered in events of `batch` lines."""
-    from shipper.awslogs import build_subscription_event
+    from tests.support_awslogs import build_subscription_event
 
     events = [build_subscription_event(lines[i:i + batch], log_group="fluentd", log_stream="fluentd/bench")
               for i in range(0, len(lines), batch)]
