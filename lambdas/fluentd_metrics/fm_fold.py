@@ -295,14 +295,16 @@ class Folder:
         order = sorted(runs_by_plugin, key=lambda p: not known(p))
         for pid in order:
             runs = runs_by_plugin[pid]
+            key = (self.group, self.stream, pid)
             names = runs[0].plan.names
+            if len(runs) == 1 and len(runs[0].ts) == 1 and key not in self.state:
+                names = frozenset(runs[0].plan.keys)  # one line, no previous value: no increase to publish
             if len(runs) > 1 or pid in self._log_names:
                 names = names.union(*(run.plan.names for run in runs[1:]), self._log_names.get(pid, ()))
             kept = budget.admit(pid, names)
             if not kept and names:  # nothing of this plugin fits: its lines are not folded at all
                 self.stats.skip("over_budget", sum(len(run.ts) for run in runs))
                 continue
-            key = (self.group, self.stream, pid)
             prev = self.state.get(key)
             out: dict[float, dict[str, list[Any]]] = {}
             counts: dict[float, int] = {}  # bucket -> status lines

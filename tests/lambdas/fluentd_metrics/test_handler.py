@@ -293,3 +293,38 @@ def test_a_bug_while_folding_one_plugin_costs_that_plugins_lines_only(h, aws, mo
     assert summary["api_calls"] == 1 and sent_values(calls)  # the other plugins' metrics went out
     out = capsys.readouterr().out
     assert '"plugin lines failed"' in out and "simulated bug" in out
+
+
+# -- issue 16, item 5: JSON nested 100,000 deep is rejected and counted, never raised ------------------
+
+def _raw_event(payload: bytes) -> dict:
+    import base64
+    import gzip
+
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(payload, mtime=0)).decode()}}
+
+
+@pytest.mark.parametrize("payload", [b"[" * 100_000 + b"]" * 100_000, b"[" * 100_000,
+                                     b'{"messageType":"DATA_MESSAGE","logEvents":' + b"[" * 100_000 + b"]" * 100_000 + b"}"])
+def test_a_payload_nested_100000_deep_is_rejected_not_raised(h, payload, capsys):
+    """Before: RecursionError out of handler() (the README promises "logged, not raised")."""
+    summary = h.handler(_raw_event(payload), None)
+    assert summary["rejected"] == "too_deep" and summary["level"] == "error"
+    assert summary_of(capsys.readouterr().out)["rejected"] == "too_deep"
+
+
+def test_payload_fields_of_the_wrong_type_are_not_recursed_into(h, aws, capsys):
+    """Nested values where text is expected (depth the decoder accepts): never str()-ed."""
+    deep = "[" * 500 + "]" * 500
+    payload = ('{"messageType":"DATA_MESSAGE","logGroup":' + deep + ',"logStream":' + deep
+               + ',"owner":' + deep + ',"logEvents":[{"id":"1","timestamp":0,"message":' + deep + "},"
+               + json.dumps({"id": "2", "timestamp": 0, "message": STATUS[0]}) + "]}").encode()
+    summary = h.handler(_raw_event(payload), None)
+    assert summary["log_group"] == "" and summary["status_lines"] == 1
+    assert summary["skipped_by_reason"] == {"not_text": 1}
+
+
+def test_a_status_line_nested_too_deep_is_skipped_and_counted(h, aws, capsys):
+    deep = '2026-11-28 09:37:52 +0000 fluentd.status: {"plugin_id":"out_x","a":' + "[" * 100_000
+    summary = h.handler(event([deep] + STATUS[:5]), None)
+    assert summary["skipped_by_reason"] == {"too_deep": 1} and summary["status_lines"] == 5
