@@ -148,6 +148,11 @@ class Folder:
                              scope, len(config.dimension_sets))
         self.oldest = now - TWO_WEEKS + WINDOW_MARGIN
         self.newest = now + TWO_HOURS - WINDOW_MARGIN
+        # The same window for a line's own time: its bucket (a multiple of res) is in
+        # [oldest, newest] exactly when the time is in [first bucket >= oldest, last bucket + res).
+        res = self.res
+        self._ts_lo = self.oldest - self.oldest % res + (res if self.oldest % res else 0)
+        self._ts_hi = self.newest - self.newest % res + res
         self.state = state
         self.group = log_group
         self.stream = log_stream
@@ -234,8 +239,7 @@ class Folder:
 
     def add_status(self, st: Status) -> None:
         ts = st.ts
-        bucket = ts - ts % self.res
-        if bucket < self.oldest or bucket > self.newest:
+        if not self._ts_lo <= ts < self._ts_hi:  # (the bucket's window, without a bucket per line)
             self.stats.skip("out_of_window")
             return
         record = st.record
