@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shipper._cli.query",
     "shipper._cli.alarms",
     "shipper._cli.fluentd",
+    "shipper._cli.cost",
 )
 
 

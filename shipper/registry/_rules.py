@@ -1,7 +1,7 @@
 """The registry's rules beyond JSON Schema: what BigQuery and fluent-plugin-bigquery accept.
 
 Each rule has a short name that appears in every error line, so a failing CI log points at the
-rule as well as the place. The list is in `RULES` and in `docs/registry-rules.md`.
+rule as well as the place. The list is in `RULES` and in docs/registry.md ("Rules `shipper schemas check` enforces").
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ._model import (
 )
 from ._parse import _Docs
 from ._problems import Problem
+from ._quota import quota_problems
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -50,7 +51,7 @@ RULES = {
     "title": "title is the table name",
     "unique-id": "every $id is unique",
     "ref": "every $ref resolves inside the registry",
-    "type": "one JSON type per field (plus optional null), mapped as DESIGN.md says",
+    "type": "one JSON type per field (plus optional null), mapped as docs/registry.md says",
     "format": "only date-time and date formats (TIMESTAMP, DATE)",
     "unsupported-keyword": "no anyOf/oneOf/not/if/patternProperties/prefixItems",
     "array-items": "an array has one items schema",
@@ -70,6 +71,9 @@ RULES = {
     "versions": "versions are numbered 1, 2, 3, ... without gaps",
     "compatibility": "each version changes the previous one only as BigQuery allows in place",
     "required": "every required name is declared",
+    "ingestion": "ingestion is stream (the default) or batch with a flush_interval between 60 s and 24 h",
+    "ingestion-quota": "a batch table's load jobs, from every fluentd process (SHIPPER_FLUENTD_INSTANCES, default 10), stay under 80% of BigQuery's daily per-table limit",
+    "default": "a default is a value of its column's type (and enum): what the repair path writes into a REQUIRED column that is missing",
 }
 
 
@@ -216,4 +220,5 @@ def check_registry(registry: Registry, docs: _Docs) -> list[Problem]:
         for table in versions[:-1]:
             problems.extend(check_table(table, docs))
     problems.extend(check_versions(registry))
+    problems.extend(quota_problems(registry))
     return problems
