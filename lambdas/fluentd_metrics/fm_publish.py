@@ -196,9 +196,28 @@ def emf_from_series(namespace: str, series: Iterable[tuple[float, Dims, list[tup
     at most 100 metrics per document and 100 values per metric (the rest go to further
     documents with the same timestamp and dimensions)."""
     docs: list[dict[str, Any]] = []
+    defs = _definitions.get(resolution)
+    if defs is None:
+        defs = _definitions[resolution] = {}
     for ts, dims, metrics in series:
         if len(dims) > EMF_MAX_DIMENSIONS:
             raise ValueError("more than 30 dimension keys")
+        if len(metrics) <= EMF_MAX_METRICS and all(len(v) <= EMF_MAX_VALUES for _, _, v in metrics):
+            # The usual case, one document: metric definitions shared between documents (the
+            # encoder only reads them), no search for a document with room.
+            definitions = []
+            for name, unit, _ in metrics:
+                d = defs.get((name, unit))
+                if d is None:
+                    d = defs[(name, unit)] = {"Name": name, "Unit": unit, **({"StorageResolution": 1} if resolution == 1 else {})}
+                definitions.append(d)
+            doc: dict[str, Any] = {"_aws": {"Timestamp": int(ts * 1000), "CloudWatchMetrics": [
+                {"Namespace": namespace, "Dimensions": [[k for k, _ in dims]], "Metrics": definitions}]}}
+            doc.update(dims)
+            for name, _, values in metrics:
+                doc[name] = values[0] if len(values) == 1 else values
+            docs.append(doc)
+            continue
         open_docs: list[dict[str, Any]] = []
         for name, unit, values in metrics:
             for i in range(0, len(values), EMF_MAX_VALUES):
@@ -220,6 +239,9 @@ def emf_from_series(namespace: str, series: Iterable[tuple[float, Dims, list[tup
                 target[name] = part[0] if len(part) == 1 else part
         docs.extend(open_docs)
     return docs
+
+
+_definitions: dict[int, dict[tuple[str, str], dict[str, Any]]] = {}  # resolution -> (name, unit) -> definition
 
 
 def write_emf(docs: Iterable[dict[str, Any]], write: Callable[[str], Any] | None = None) -> int:

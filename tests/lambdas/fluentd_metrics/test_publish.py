@@ -336,3 +336,24 @@ def test_emf_splits_at_100_metrics_and_100_values(h):
     digest = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
     assert digest == hashlib.sha256(json.dumps(fm_publish.emf_documents("fluentd", datums, 1),
                                                sort_keys=True).encode()).hexdigest()
+
+
+def test_emf_one_document_case_matches_the_splitting_case(h):
+    """Up to 100 metrics of up to 100 values: one document, built without the search for room;
+    the same content as the general path gives (checked through the spec and the values)."""
+    import fm_publish
+
+    dims = (("PluginId", "out_x"),)
+    metrics = [(f"m{i}", "Bytes" if i % 2 else "Count", [float(i)] * (1 + i % 3)) for i in range(100)]
+    for resolution in (1, 60):
+        docs = fm_publish.emf_from_series("fluentd", [(FIXTURE_NOW, dims, metrics)], resolution)
+        assert len(docs) == 1
+        validate_emf(docs[0])
+        defs = docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        assert [(d["Name"], d["Unit"]) for d in defs] == [(n, u) for n, u, _ in metrics]
+        assert all(d.get("StorageResolution") == (1 if resolution == 1 else None) for d in defs)
+        assert all(docs[0][n] == (v[0] if len(v) == 1 else v) for n, _, v in metrics)
+        # one more metric: the general path, split into two documents holding the same
+        split = fm_publish.emf_from_series("fluentd", [(FIXTURE_NOW, dims, metrics + [("z", "Count", [1.0])])],
+                                           resolution)
+        assert len(split) == 2 and {**split[0], **split[1]}.keys() >= set(docs[0]) - {"_aws"}
