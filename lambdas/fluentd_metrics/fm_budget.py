@@ -21,22 +21,24 @@ without PluginId (status_lines, log_error_events, metrics_over_budget) are alway
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import fm_catalog as cat
 
 _LAST = len(cat.PRIORITY)
 
 
-@dataclass
 class Window:
-    """What this container has published in the current clock hour (kept while it is warm)."""
+    """What this container has published in the current clock hour (kept while it is warm).
+    A plain class: a dataclass would be built at every cold start."""
 
-    hour: int = -1
-    used: int = 0  # distinct metrics (pairs x dimension sets) first published this hour
-    admitted: set[tuple[str, str, str]] = field(default_factory=set)  # (scope, plugin id, name)
-    plugins: set[tuple[str, str]] = field(default_factory=set)  # (scope, plugin id) of this hour
-    previous_plugins: set[tuple[str, str]] = field(default_factory=set)  # ... of the hour before
+    __slots__ = ("admitted", "hour", "plugins", "previous_plugins", "used")
+
+    def __init__(self) -> None:
+        self.hour = -1
+        self.used = 0  # distinct metrics (pairs x dimension sets) first published this hour
+        self.admitted: set[tuple[str, str, str]] = set()  # (scope, plugin id, name)
+        self.plugins: set[tuple[str, str]] = set()  # (scope, plugin id) of this hour
+        self.previous_plugins: set[tuple[str, str]] = set()  # ... of the hour before
 
     def roll(self, hour: int) -> None:
         if hour != self.hour:

@@ -22,10 +22,10 @@ class ConfigError(ValueError):
 class Config:
     namespace: str = "fluentd"
     # "emf" (Embedded Metric Format lines on stdout: no API call) or "api" (PutMetricData). EMF is
-    # the default: measured per host and month at fluentd's default emit interval it costs less
-    # than api mode up to about 18 plugins per fluentd and about the same beyond (lambdas/README.md
-    # "Choosing the mode", bench/bench_fluentd_metrics.py), and, making no network call, it can
-    # neither time out nor count anything twice.
+    # the default: measured per host and month at fluentd's default emit interval it costs a
+    # quarter of api mode for a small fluentd and within 10 % for the project's 19-plugin config
+    # (lambdas/README.md "Choosing the mode", bench/bench_fluentd_metrics.py), and, making no
+    # network call, it can neither time out nor count anything twice.
     mode: str = "emf"
     # Each set is one extra copy of every plugin metric, and so one more billed custom metric
     # per (metric name x distinct dimension values); see lambdas/README.md "Dimensions and cost".

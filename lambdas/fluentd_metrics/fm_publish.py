@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -143,8 +142,11 @@ def publish_api(client: Any, namespace: str, datums: Sequence[Datum], resolution
     value) does not stop the others."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if rand is None:
+        import random  # api mode only: EMF mode's cold start does not pay for it
+
+        rand = random.random
     sleep = sleep or time.sleep
-    rand = rand or random.random
     res = ApiResult()
     for batch in batches(datums):
         if res.unreachable or clock() + attempt_seconds > deadline:
