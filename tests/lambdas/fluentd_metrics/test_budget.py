@@ -202,3 +202,17 @@ def test_summary_and_published_counts_agree_with_a_plain_count(emf, capsys):
     out = capsys.readouterr().out
     assert ("metrics_over_budget", "") not in published(out)
     assert summary_of(out)["over_budget_metrics"] == 0
+
+
+def test_warn_lines_naming_made_up_plugins_are_capped_too(emf, capsys, monkeypatch):
+    """No status line at all, 5,000 plugin ids in fluentd-shaped warn lines: the same budget."""
+    monkeypatch.setenv("METRICS_MAX_METRICS_PER_INVOCATION", "100")
+    emf.reset()
+    lines = [f"2026-11-28 09:40:{i % 60:02d} +0000 [warn]: #0 [forged_{i}] failed to flush the buffer. retry_times=0"
+             for i in range(5000)]
+    summary = emf.handler(event(lines), None)
+    got = published(capsys.readouterr().out)
+    assert len([k for k in got if k[0] == "log_flush_failed"]) == 100
+    assert summary["over_budget_metrics"] == 4900 and got[("metrics_over_budget", "")] == [4900]
+    assert summary["log_event_lines"] == 100 and summary["skipped_by_reason"] == {"over_budget": 4900}
+    assert summary["log_event_lines"] + summary["skipped"] == summary["lines"] == 5000
