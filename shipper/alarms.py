@@ -19,7 +19,7 @@ The alarms page a person before logs are lost:
     ``@ERROR`` label, or only into its own log);
   * metrics over budget: ``metrics_over_budget`` (the Lambda dropped metrics to bound the bill:
     a forged flood, or a fleet that outgrew the budget).
-The last three have no PluginId. Lambdas/README.md's metric table says what each one asks of
+The last three have no PluginId. lambdas/README.md's metric table says what each one asks of
 the person it pages.
 
 The same alarms exist as Terraform (deploy/terraform/logbridge/alarms.tf); a test keeps both
