@@ -66,7 +66,8 @@ def shipper(*args: str) -> int:
 
 def stage_warehouse(ctx: dict[str, Any]) -> None:
     from shipper.registry import load_registry
-    from shipper.tables import CREATE, ensure_tables, open_target
+    from shipper.warehouse import CREATE, ensure_tables
+    from shipper.warehouse import open_warehouse as open_target
 
     for p in BUILD.glob("warehouse.duckdb*"):
         p.unlink()

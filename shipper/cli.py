@@ -50,6 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"shipper: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a warehouse error a command did not word: still one line
+        from .warehouse import WarehouseError
+
+        if not isinstance(exc, WarehouseError):
+            raise
+        print(f"shipper: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("shipper: interrupted", file=sys.stderr)
         return 130

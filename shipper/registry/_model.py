@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 # BigQuery standard SQL type names. The BigQuery JSON schema format uses the legacy aliases
-# (INTEGER, FLOAT, BOOLEAN) that the API itself returns; see `shipper.targets.bigquery`.
+# (INTEGER, FLOAT, BOOLEAN) that the API itself returns; see `shipper.render.bigquery`.
 STRING = "STRING"
 INT64 = "INT64"
 FLOAT64 = "FLOAT64"

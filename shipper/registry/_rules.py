@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from typing import Any
 
 from ._compat import compare_tables, rejected
@@ -33,7 +34,13 @@ COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # BigQuery allows 300 characters, but fluent-plugin-bigquery refuses names over 128 when it
 # loads `schema_path` (FieldSchema in lib/fluent/plugin/bigquery/schema.rb): the smaller wins.
 MAX_NAME = 128
-MAX_COLUMNS = 10_000
+# BigQuery allows 10,000 columns, but the local warehouse (DuckDB, and `shipper load` into it)
+# works on chunks of 2,048 rows holding a vector per column: memory grows with the column count,
+# ~120 MB per 1,000 columns for a load (measured: 2,000 columns load in ~280 MB, 3,000 in ~570
+# MB, 5,000 in 1.2 GB, 10,000 run out of a small container). 2,000 keeps every process of a load
+# under 300 MB; a table that needs more columns belongs in a JSON column or in several tables.
+MAX_COLUMNS = 2_000
+BIGQUERY_MAX_COLUMNS = 10_000
 MAX_DEPTH = 15
 MAX_CLUSTERING = 4
 RESERVED_PREFIXES = ("_TABLE_", "_FILE_", "_PARTITION", "_ROW_TIMESTAMP", "__ROOT__",
@@ -63,8 +70,10 @@ RULES = {
     "reserved-prefix": "names do not start with a prefix BigQuery reserves",
     "duplicate-column": "names are unique, ignoring case, among siblings",
     "nesting-depth": "RECORDs nest at most 15 levels",
-    "column-count": "at most 10,000 columns, nested ones included",
-    "description": "the table and every field have a description",
+    "column-count": "at most 2,000 columns, nested ones included (BigQuery allows 10,000; the local "
+                    "DuckDB warehouse needs memory per column: 2,000 keep a load under 300 MB)",
+    "description": "the table and every field have a description: one line of printable text (no NUL, ESC, "
+                   "newline or other control character: it goes into docs/tables.md and BigQuery)",
     "partitioning": "the partitioning field is a top-level TIMESTAMP or DATE, not REPEATED",
     "clustering": "at most 4 clustering fields: top-level, not REPEATED, of a clusterable type",
     "table-options": "insert_id_field is a top-level STRING, extra_field a top-level JSON",
@@ -139,6 +148,13 @@ def _check_closed(docs: _Docs, fields: tuple[Field, ...], problems: list[Problem
                                     "a RECORD must say additionalProperties: false (BigQuery rejects rows with unknown fields)"))
 
 
+def _control_char(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X}"
+    return None
+
+
 def check_table(table: Table, docs: _Docs) -> list[Problem]:
     problems: list[Problem] = []
     file = table.source
@@ -148,6 +164,10 @@ def check_table(table: Table, docs: _Docs) -> list[Problem]:
                                 "a table must say unevaluatedProperties: false (BigQuery rejects rows with unknown fields)"))
     if not table.description.strip():
         problems.append(Problem(file, "/description", "description", "the table needs a description"))
+    bad = _control_char(table.description)
+    if bad:
+        problems.append(Problem(file, "/description", "description",
+                                f"the table description holds the control character {bad}: one line of printable text"))
     _check_names(table.fields, problems)
     _check_closed(docs, table.fields, problems)
     count = 0
@@ -155,12 +175,19 @@ def check_table(table: Table, docs: _Docs) -> list[Problem]:
         count += 1
         if not f.description.strip():
             problems.append(Problem(f.source, f.pointer, "description", f"field {f.name!r} needs a description"))
+        bad = _control_char(f.description)
+        if bad:
+            problems.append(Problem(f.source, f.pointer, "description",
+                                    f"the description of {f.name!r} holds the control character {bad}: "
+                                    "one line of printable text"))
         if depth > MAX_DEPTH:
             problems.append(Problem(f.source, f.pointer, "nesting-depth",
                                     f"{f.name!r} is nested {depth} levels deep (BigQuery allows {MAX_DEPTH})"))
     if count > MAX_COLUMNS:
         problems.append(Problem(file, "/properties", "column-count",
-                                f"{count} columns (BigQuery allows {MAX_COLUMNS})"))
+                                f"{count} columns: at most {MAX_COLUMNS:,} (BigQuery allows "
+                                f"{BIGQUERY_MAX_COLUMNS:,}, but the local DuckDB warehouse holds a vector per "
+                                "column for every 2,048 rows: wider tables need over 300 MB to load)"))
     p = table.partitioning
     if p is not None:
         f = table.field(p.field)

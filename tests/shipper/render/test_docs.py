@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shipper.registry import RECORD, load_registry
-from shipper.targets.docs import registry_markdown
+from shipper.render.docs import registry_markdown
 from support import SCHEMAS
 
 

@@ -9,7 +9,8 @@ import pytest
 from google.cloud import bigquery
 
 from shipper.registry import compare_fields, load_registry
-from shipper.targets.bigquery import field_from_json, schema_fields, table_resource, table_to_json, to_bigquery
+from shipper.render.bigquery import schema_fields, table_to_json, to_bigquery
+from shipper.warehouse.bigquery import field_from_json, table_resource
 from support import SCHEMAS
 
 VECTORS = sorted((Path(__file__).parent / "vectors" / "bigquery").glob("*.json"))

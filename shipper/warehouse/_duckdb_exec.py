@@ -7,6 +7,16 @@ on a pipe. The parent sends a list of statements; the child runs them in order a
 with the rows asked for, or with DuckDB's error (after a ROLLBACK). Only plain data crosses the
 pipe (SQL text, parameters, numbers, strings).
 
+The child never outlives its parent, however the parent ends (issue 15: a `kill -9`ed load left
+its child holding the database lock for good, waiting on a pipe whose both ends it held):
+- it asks the kernel for SIGKILL when the parent dies (`prctl(PR_SET_PDEATHSIG)`), and checks
+  that the parent did not die before it asked;
+- it closes its copy of the parent's end of the pipe, so a parent gone means EOF, not a wait;
+- it ignores SIGINT and SIGTERM: Ctrl-C or a stop reaches the whole process group, and the
+  parent decides (it commits what it has and says where to resume); a child killed mid-batch
+  would only lose that batch's work. A killed child's open transaction is rolled back by DuckDB
+  when the file is next opened, so the database stays consistent.
+
 `fork` is used (Linux): the child starts with the parent's imports and no DuckDB connection
 (the parent closes its own before forking). Where fork is not available, or for `:memory:`,
 the statements run in-process on the same interface.
@@ -15,13 +25,15 @@ the statements run in-process on the same interface.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 from typing import Any
 
-# (sql, parameters or None, fetch one row?)
-Statement = tuple[str, Any, bool]
+# (sql, parameters or None, fetch: False | True (one row) | "all")
+Statement = tuple[str, Any, Any]
 
-SETTINGS = ("SET TimeZone = 'UTC'",)
+PR_SET_PDEATHSIG = 1
 
 
 class ExecError(Exception):
@@ -35,11 +47,11 @@ class ExecError(Exception):
 def _run(con: Any, statements: list[Statement]) -> list[Any]:
     import duckdb
 
-    out = []
+    out: list[Any] = []
     try:
         for sql, params, fetch in statements:
             cur = con.execute(sql, params) if params is not None else con.execute(sql)
-            out.append(cur.fetchone() if fetch else None)
+            out.append(cur.fetchall() if fetch == "all" else cur.fetchone() if fetch else None)
     except duckdb.Error as exc:
         try:
             con.execute("ROLLBACK")
@@ -50,20 +62,31 @@ def _run(con: Any, statements: list[Statement]) -> list[Any]:
 
 
 def _connect(path: str, settings: tuple[str, ...]) -> Any:
-    import duckdb
+    from .duckdb import connect
 
-    con = duckdb.connect(path)
-    for s in SETTINGS + settings:
+    con = connect(path)  # in UTC
+    for s in settings:
         con.execute(s)
     return con
 
 
-def _serve(conn: Any, path: str, settings: tuple[str, ...]) -> None:  # pragma: no cover - child
-    import signal
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when its parent dies (Linux); exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
 
-    # Ctrl-C reaches the whole process group: the parent decides (it commits what it has and
-    # says where to resume); a child killed mid-batch would only lose that batch's work.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the request above
+        os._exit(1)
+
+
+def _serve(conn: Any, other_end: Any, parent_pid: int, path: str,
+           settings: tuple[str, ...]) -> None:  # pragma: no cover - runs in the child
+    die_with_parent(parent_pid)
+    other_end.close()  # else the parent's death would never show as EOF here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         con = _connect(path, settings)
     except Exception as exc:  # noqa: BLE001 - reported to the parent
@@ -73,7 +96,7 @@ def _serve(conn: Any, path: str, settings: tuple[str, ...]) -> None:  # pragma: 
     while True:
         try:
             msg = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             break
         if msg is None:
             break
@@ -84,12 +107,15 @@ def _serve(conn: Any, path: str, settings: tuple[str, ...]) -> None:  # pragma: 
     con.close()
     import resource
 
-    conn.send(("bye", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-    conn.close()
+    try:
+        conn.send(("bye", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        conn.close()
+    except OSError:
+        pass
 
 
 class Executor:
-    """`run(statements) -> [row or None, ...]`; raises ExecError; `close()`."""
+    """`run(statements) -> [row, rows or None, ...]`; raises ExecError; `close()`."""
 
     def __init__(self, path: str, settings: tuple[str, ...] = ()) -> None:
         self._proc: Any = None
@@ -98,7 +124,7 @@ class Executor:
         if path != ":memory:" and sys.platform.startswith("linux"):
             ctx = multiprocessing.get_context("fork")
             parent, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_serve, args=(child, path, settings),
+            self._proc = ctx.Process(target=_serve, args=(child, parent, os.getpid(), path, settings),
                                      name="shipper-load-duckdb", daemon=True)
             self._proc.start()
             child.close()
@@ -106,9 +132,16 @@ class Executor:
             reply = parent.recv()
             if reply[0] != "ready":
                 self._proc.join()
-                raise ExecError(reply[1], reply[2])
+                self._proc = None
+                from ._errors import WarehouseError
+
+                raise WarehouseError(reply[2])
         else:
             self._con = _connect(path, settings)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def run(self, statements: list[Statement]) -> list[Any]:
         if self._con is not None:
@@ -136,6 +169,7 @@ class Executor:
                 pass
             self._proc.join(timeout=60)
             if self._proc.is_alive():  # pragma: no cover
-                self._proc.terminate()
+                self._proc.kill()
+                self._proc.join()
             self._conn.close()
             self._proc = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..registry import Change, Registry, Table, compare_tables
-from ._targets import Target
+from ._errors import WarehouseError
+from ._protocol import Tables
 
 CREATE = "create"
 UPDATE = "update"
@@ -38,7 +39,7 @@ class Plan:
         return self.count(REJECT) == 0
 
 
-def plan_table(table: Table, target: Target) -> TablePlan:
+def plan_table(table: Table, target: Tables) -> TablePlan:
     live = target.live_table(table.name)
     if live is None:
         return TablePlan(table, CREATE)
@@ -53,12 +54,13 @@ def plan_table(table: Table, target: Target) -> TablePlan:
     return TablePlan(table, UPDATE if changes else NOOP, changes, live)
 
 
-def plan(registry: Registry, target: Target, only: list[str] | None = None) -> Plan:
+def plan(registry: Registry, target: Tables, only: list[str] | None = None) -> Plan:
+    """Read only: compares, creates nothing (not even an empty DuckDB file)."""
     tables = [t for t in registry.tables if not only or t.name in only]
-    return Plan(target.url, [plan_table(t, target) for t in tables])
+    return Plan(str(target.url), [plan_table(t, target) for t in tables])
 
 
-def apply(p: Plan, target: Target) -> list[TablePlan]:
+def apply(p: Plan, target: Tables) -> list[TablePlan]:
     """Carry out every allowed table plan; a rejected table is left exactly as it was."""
     done = []
     for tp in p.tables:
@@ -87,3 +89,14 @@ def describe(tp: TablePlan) -> list[str]:
     head = f"{'!' if tp.action == REJECT else '~'} {t.name}: " + (
         "REJECTED, nothing will change in this table" if tp.action == REJECT else "update in place")
     return [head] + [f"    {'+' if c.kind == 'add-column' else '~' if c.allowed else '!'} {c}" for c in tp.changes]
+
+
+def ensure_tables(target: Tables, registry: Registry) -> Plan:
+    """Create or update every table; raise WarehouseError naming any table that cannot be updated."""
+    p = plan(registry, target)
+    bad = [tp for tp in p.tables if tp.action == REJECT]
+    if bad:
+        lines = [line for tp in bad for line in describe(tp)]
+        raise WarehouseError("incompatible live tables:\n" + "\n".join(lines))
+    apply(p, target)
+    return p
