@@ -290,7 +290,7 @@ def _shift_to_now(lines: list[tuple[datetime, str]]) -> tuple[list[str], timedel
 def stage_metrics(ctx: dict[str, Any]) -> None:
     module = _load_handler()
     try:
-        from shipper.awslogs import build_subscription_event
+        from tests.support_awslogs import build_subscription_event
     except ImportError:
         raise Skipped("shipper/awslogs.py (build_subscription_event) is not in the repo yet") from None
     import boto3

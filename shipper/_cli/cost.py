@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CliError
+from ._common import REGISTRY_HELP, checked_registry
 
 
 def register(groups: Any) -> None:
@@ -21,8 +22,7 @@ def register(groups: Any) -> None:
     p.add_argument("--share", action="append", default=[], metavar="TABLE=FRACTION",
                    help="a table's share of the bytes (default access_log=0.6 app_log=0.35 "
                         "raw_log=0.05; tables not named split the rest)")
-    p.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+    p.add_argument("--registry", type=Path, default=None, help=REGISTRY_HELP)
     p.set_defaults(func=cmd_cost)
 
 
@@ -43,11 +43,10 @@ def _shares(items: list[str]) -> dict[str, float] | None:
 
 def cmd_cost(args: argparse.Namespace) -> int:
     from ..cost import PRICES_SOURCE, estimate
-    from ..registry import load_registry
 
-    registry = load_registry(args.registry, full_check=False)
     shares = _shares(args.share)
-    print(f"registry: {registry.root}; prices: {PRICES_SOURCE}")
+    registry = checked_registry(args)
+    print(f"prices: {PRICES_SOURCE}")
     for gb in args.gb_per_day:
         try:
             scenarios = estimate(registry, gb, shares)

@@ -1,7 +1,9 @@
 """Build the event a CloudWatch Logs subscription filter hands to a Lambda function.
 
-Without Docker, moto cannot run a subscription filter's Lambda, so tests and the demo build the
-event themselves and call the handler directly. The shape follows the CloudWatch Logs
+Without Docker, moto cannot run a subscription filter's Lambda, so tests, the demo and the
+benchmark build the event themselves and call the handler directly. Test support, not product
+code: it lives beside the tests (importable as `support_awslogs` from tests, and as
+`tests.support_awslogs` from a script that has the repository on sys.path). The shape follows the CloudWatch Logs
 documentation ("Subscription filters with AWS Lambda"): ``{"awslogs": {"data": base64(gzip(JSON))}}``.
 """
 
