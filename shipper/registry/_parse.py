@@ -226,14 +226,26 @@ class _TableParser:
                              f"required field {name!r} is not declared in properties")
         return members, set(required)
 
+    # Far past BigQuery's 15 levels (the `nesting-depth` rule reports those): only a `$ref` that
+    # reaches its own ancestor (e.g. `{"$ref": ""}`, the whole document) nests this deep.
+    MAX_PARSE_DEPTH = 64
+
     def fields(self, schema: dict[str, Any], file: str, pointer: str) -> tuple[Field, ...]:
-        members, _ = self.object_members(schema, file, pointer)
-        out: list[Field] = []
-        for name, sub, required, mfile, mpointer in members:
-            f = self.field(name, sub, required, mfile, mpointer)
-            if f is not None:
-                out.append(f)
-        return tuple(out)
+        depth = getattr(self, "_depth", 0)
+        if depth >= self.MAX_PARSE_DEPTH:
+            self.problem(file, pointer, "ref", "objects nest without end: a $ref refers to its own ancestor")
+            return ()
+        self._depth = depth + 1
+        try:
+            members, _ = self.object_members(schema, file, pointer)
+            out: list[Field] = []
+            for name, sub, required, mfile, mpointer in members:
+                f = self.field(name, sub, required, mfile, mpointer)
+                if f is not None:
+                    out.append(f)
+            return tuple(out)
+        finally:
+            self._depth = depth
 
     def field(self, name: str, schema: Any, required: bool, file: str, pointer: str) -> Field | None:
         schema, file, pointer = self.deref(schema, file, pointer)

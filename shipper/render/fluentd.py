@@ -217,12 +217,18 @@ def insert_output(table: Table) -> list[str]:
     return _section("match", f"{ROW_TAG_PREFIX}{table.name}", lines, indent="  ")
 
 
-# How rows reach a table; one kind today (issue 17 adds batch loads per table).
-OUTPUT_KINDS: dict[str, Callable[[Table], list[str]]] = {"insert": insert_output}
+# How rows reach a table, by the registry's `x-bigquery.ingestion.mode`. Batch loads
+# (bigquery_load, a load job per flush) are issue 17's; until then such a table is refused here
+# rather than streamed against its declaration.
+OUTPUT_KINDS: dict[str, Callable[[Table], list[str]]] = {"stream": insert_output}
 
 
 def output_kind(table: Table) -> str:
-    return "insert"
+    mode = table.ingestion.mode
+    if mode not in OUTPUT_KINDS:
+        raise ValueError(f"table {table.name} asks for {mode} ingestion; the fluentd config renders "
+                         f"{', '.join(sorted(OUTPUT_KINDS))} only (batch loads per table: not built yet)")
+    return mode
 
 
 def tables_label(registry: Registry) -> list[str]:

@@ -1,7 +1,7 @@
 """Registry model -> `fluentd/plugins/out_logbridge_route.rb`: every event becomes one row of one table.
 
 Why a plugin of our own rather than `filter_parser` + `rewrite_tag_filter` (seen on real fluentd
-1.19.3, /work/shared/DESIGN.md): the JSON parser turns a top-level array into one record per
+1.19.3; fluentd/README.md lists what was seen): the JSON parser turns a top-level array into one record per
 element (`[]` into none), `reserve_data` merges a parsed object's own `log` key back over the
 line, rewrite_tag_filter does not match an empty value, and fluent-plugin-bigquery with a schema
 converts a value that does not fit ("abc" -> 0). The line contract (fluentd/README.md) needs one

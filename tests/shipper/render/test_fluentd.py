@@ -195,3 +195,11 @@ def test_settings_are_read_from_the_environment_and_documented():
             assert "required" in row.group(1)
         else:
             assert f"`{s.default}`" in row.group(1) or (s.default == "" and "empty" in row.group(1))
+
+
+def test_a_table_asking_for_batch_ingestion_is_refused_not_streamed(make_registry, capsys):
+    doc = base_table("nightly")
+    doc["x-bigquery"]["ingestion"] = {"mode": "batch", "flush_interval": "1h"}
+    root = make_registry({"nightly": [doc]}, with_real_tables=True)
+    assert main(["fluentd", "render", "--registry", str(root), "--output", "-"]) == 1
+    assert "nightly asks for batch ingestion" in capsys.readouterr().err
