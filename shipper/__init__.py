@@ -25,6 +25,7 @@ __all__ = [
     "get_logger",
     "install_stdlib",
     "reset_stats",
+    "sinks",
     "stats",
     "unbind_context",
 ]
@@ -43,6 +44,7 @@ _LAZY = {
     "Violation": ("._errors", "Violation"),
     "StdlibHandler": ("._stdlib", "StdlibHandler"),
     "install_stdlib": ("._stdlib", "install_stdlib"),
+    "sinks": (".sinks", None),  # a subpackage: `shipper.sinks.FileSink` right after import
 }
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from ._logger import Logger, get_logger
     from ._stats import reset_stats, stats
     from ._stdlib import StdlibHandler, install_stdlib
+    from . import sinks
 
 
 def __getattr__(name: str) -> Any:
@@ -62,7 +65,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'shipper' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(spec[0], __name__), spec[1])
+    module = importlib.import_module(spec[0], __name__)
+    value = module if spec[1] is None else getattr(module, spec[1])
     globals()[name] = value  # later lookups skip this function
     return value
 

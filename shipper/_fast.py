@@ -138,18 +138,16 @@ def {NAME}({SIGNATURE}):
 {WRITE}
 """
 
-# A sink that is a plain file descriptor is written inline: no method call per record.
-_WRITE_FD = """    ACQUIRE()
+# A sink that is a file descriptor where lines can interleave (a pipe, a socket): its
+# write_line takes the locks and hands lines over between a thread and its signal handlers.
+_WRITE_FD = """\
     try:
-        n = WRITE(FD, line)
-        if n != len(line):
-            FINISH(line, n)
+        WRITE_LINE(line)
     except Exception:
-        SINK_ERROR()
-    finally:
-        RELEASE()"""
+        SINK_ERROR()"""
 
-# The same without the lock, for fds whose writes cannot interleave (regular files, /dev/null).
+# Inline, without a lock, for fds whose writes cannot interleave (regular files, /dev/null,
+# pipes when no line is longer than PIPE_BUF).
 _WRITE_FD_NOLOCK = """\
     try:
         n = WRITE(FD, line)

@@ -110,13 +110,13 @@ class Core:
             "REVERSED": reversed, "NEXT": next, "ROUND": round, "MISS": MISS,
             "FILLS_GET": self._fills_by_end.get, "FILL_EXACT": self._fill_exact,
         }
-        # a plain fd: write inline, no call; without the lock where writes cannot interleave
+        # a plain fd: write inline, no call, where writes cannot interleave; else its
+        # write_line (locks, signal-handler handoff)
         inline_fd: bool | str = type(sink).emit is FdSink.emit
         if inline_fd:
-            env.update({"FD": sink.fd, "WRITE": os.write, "FINISH": sink.finish,
-                        "FINISH_LOCKED": sink.finish_locked,
-                        "ACQUIRE": sink._lock.acquire, "RELEASE": sink._lock.release})
-            if not sink.locked:
+            env.update({"FD": sink.fd, "WRITE": os.write, "FINISH_LOCKED": sink.finish_locked,
+                        "WRITE_LINE": sink.write_line})
+            if sink.atomic_up_to(cfg.max_line_bytes):
                 inline_fd = "nolock"
         self.learn = learn
         self._env = env
@@ -386,7 +386,7 @@ _clock.fork_hooks.append(_after_fork)
 
 # Compiled cores per (table, configuration version): loggers of the same table share one.
 _cores: dict[tuple[str, int], Core] = {}
-_cores_lock = threading.Lock()
+_cores_lock = threading.RLock()  # reentrant: a signal handler may ask for a logger
 
 
 def core_for(table_name: str) -> Core:
