@@ -50,13 +50,13 @@ _LAZY = {
 if TYPE_CHECKING:
     from typing import Any
 
+    from . import sinks
     from ._config import configure
     from ._context import bind_context, clear_context, context, unbind_context
     from ._errors import RecordError, Violation
     from ._logger import Logger, get_logger
     from ._stats import reset_stats, stats
     from ._stdlib import StdlibHandler, install_stdlib
-    from . import sinks
 
 
 def __getattr__(name: str) -> Any:

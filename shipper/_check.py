@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from ._errors import Violation
+from ._text import brief, utf8_ok
 
 ROUTING_KEY = "log_table"  # = shipper.registry.ROUTING_KEY, without importing the registry
 
@@ -25,6 +26,8 @@ TIMESTAMP_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?"
     r"(Z|z|[+-][0-9]{2}:[0-9]{2}|[+-][0-9]{4})?\Z"
 )
+# The one form the logger writes (from_datetime, now()): other valid forms are normalised to it.
+CANONICAL_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
 
 # Short names of the registry types, so this module does not import the registry at all.
@@ -64,16 +67,6 @@ def valid_date(v: str) -> bool:
     return int(m[1]) >= 1
 
 
-def utf8_ok(s: str) -> bool:
-    if s.isascii():
-        return True
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def json_problem(v: Any, depth: int = 0, seen: set[int] | None = None) -> tuple[str, str] | None:
     """(rule, why) when `v` is not a JSON value BigQuery stores, else None."""
     t = type(v)
@@ -82,7 +75,8 @@ def json_problem(v: Any, depth: int = 0, seen: set[int] | None = None) -> tuple[
     if t is str:
         return "invalid_utf8", "a string with lone surrogates is not UTF-8"
     if t is int:
-        return None if INT64_MIN <= v <= INT64_MAX else ("int64_range", f"{v} does not fit INT64")
+        return None if INT64_MIN <= v <= INT64_MAX else ("int64_range",
+                                                         f"{brief(v)} does not fit INT64")
     if t is float:
         return None if math.isfinite(v) else ("not_finite", f"{v} is not a JSON number")
     if depth > 500:
@@ -190,12 +184,13 @@ def _check_value(f: Any, v: Any, path: str, out: list[Violation]) -> None:
                 out.append(Violation(path, "type", f"{path}: expected an integer, got {v!r}"))
                 return
             if not INT64_MIN <= v <= INT64_MAX:
-                out.append(Violation(path, "int64_range", f"{path}: {v} does not fit INT64"))
+                out.append(Violation(path, "int64_range",
+                                     f"{path}: {brief(v)} does not fit INT64"))
                 return
         if c.minimum is not None and v < c.minimum:
-            out.append(Violation(path, "minimum", f"{path}: {v!r} is below the minimum {c.minimum}"))
+            out.append(Violation(path, "minimum", f"{path}: {brief(v)} is below the minimum {c.minimum}"))
         if c.maximum is not None and v > c.maximum:
-            out.append(Violation(path, "maximum", f"{path}: {v!r} is above the maximum {c.maximum}"))
+            out.append(Violation(path, "maximum", f"{path}: {brief(v)} is above the maximum {c.maximum}"))
         return
     if t == _BOOL:
         if tv is not bool:

@@ -83,10 +83,14 @@ def from_epoch(t: float) -> str:
 
 
 def from_datetime(d: datetime) -> str:
-    """A datetime in the same shape; a naive one is taken as UTC (what Python's utcnow() made)."""
-    if d.tzinfo is not None:
+    """A datetime in the same shape; a naive one is taken as UTC (what Python's utcnow() made).
+
+    Raises OverflowError when the instant in UTC is outside years 1-9999 (0001-01-01T00:30
+    at +01:00). Formatted by hand: strftime's %Y does not pad years below 1000 on glibc."""
+    if d.tzinfo is not None and d.utcoffset():
         d = d.astimezone(timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+            f"{d.second:02d}.{d.microsecond:06d}Z")
 
 
 _prefix = ""

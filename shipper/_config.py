@@ -16,15 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ._redact import DEFAULT_REDACT_KEYS, key_words
+
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 MODES = ("safe", "strict")
 DEFAULT_MAX_LINE_BYTES = 16 * 1024  # Docker's log driver splits longer lines
 MIN_LINE_BYTES = 1024  # below this even the envelope of an error record would not fit
-DEFAULT_REDACT_KEYS = frozenset({
-    "password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie",
-    "set_cookie",
-})
 
 ENV = {
     "service": "SHIPPER_SERVICE",
@@ -80,14 +78,15 @@ def parse_max_line_bytes(n: Any) -> int:
 
 
 def normalize_key(key: str) -> str:
-    """How redaction compares keys: case-insensitive, '-' the same as '_'."""
-    return key.lower().replace("-", "_")
+    """How redaction compares keys: by words, whatever the spelling ("X-Api-Key", "apiKey",
+    "API_KEY" -> "x_api_key", "api_key", "api_key")."""
+    return "_".join(key_words(key))
 
 
 def parse_redact_keys(keys: Any) -> frozenset[str]:
     if isinstance(keys, str):
         keys = [k for k in keys.replace(";", ",").split(",")]
-    return frozenset(normalize_key(k.strip()) for k in keys if k and k.strip())
+    return frozenset(n for n in (normalize_key(str(k)) for k in keys if k) if n)
 
 
 def from_env(environ: dict[str, str] | None = None) -> Config:

@@ -129,6 +129,8 @@ def {NAME}({SIGNATURE}):
         line = DUMPS(rec, option=OPT)
         if len(line) > MAXB:
             raise _Slow
+        if b"://" in line and URL_SECRET(line):  # a URL with credentials: scrubbed there
+            raise _Slow
     except Exception:
         line = None
     if line is None:
@@ -190,7 +192,10 @@ MAX_PARAMS = 250
 # from the configuration) or the Docker log driver adds them (container_*). Every parameter
 # costs every call (~25 ns, passed or not: a default to bind, a test), so these are not
 # parameters; passed anyway, they arrive in **kw and take the same rules (or the slow path).
-NOT_PARAMS = frozenset(RESERVED) | {"timestamp", "service", "container_name", "container_id"}
+# `message` is where the event goes: a caller's message= is not a column value but a clash
+# (moved to extra and counted on the slow path, as severity= is).
+NOT_PARAMS = frozenset(RESERVED) | {"timestamp", "service", "container_name", "container_id",
+                                    "message"}
 
 
 def param_columns(table: Any) -> list[Any]:
@@ -269,8 +274,8 @@ def _param_code(f: Any, spec: tuple[Any, ...]) -> str:
     is missing do we look whether context or bound fields gave it."""
     n = f.name
     test = test_expr(n, spec)
-    if test is None:
-        return f"        if {n} is not _M:\n            raise _Slow"
+    if test is None:  # always the slow path; a REQUIRED one even when missing (it repairs)
+        return "        raise _Slow" if spec[3] else f"        if {n} is not _M:\n            raise _Slow"
     if spec[3]:
         return "\n".join([
             f"        if {test}:", f"            rec[{n!r}] = {n}",
@@ -312,7 +317,7 @@ _STDLIB_FIELDS = """\
 # The handler entry: a LogRecord straight from `logging`, turned into the arguments of the
 # body in place (no getMessage/emit calls). Anything unusual - filters on the handler, a
 # LogRecord subclass (it may format its message its own way), a level without a severity
-# name, exc_info, a message that is not a str or fails to format - takes the handler's
+# name, exc_info, stack_info, a message that is not a str or fails to format - takes the handler's
 # generic Python path (PY_HANDLE), before a log id is taken.
 _HANDLE_PROLOGUE = """\
 def handle(record):
@@ -322,7 +327,7 @@ def handle(record):
         D = record.__dict__
         event = D["msg"]
         SEV = SEVS_GET(D["levelno"])
-        if type(event) is not str or SEV is None or D["exc_info"]:
+        if type(event) is not str or SEV is None or D["exc_info"] or D["stack_info"]:
             return PY_HANDLE(record)
         if D["args"]:
             event = event % D["args"]
@@ -440,7 +445,10 @@ def generate_source(table: Any, *, service: bool, stdlib: bool | str,
         # dict lookup each (kw-only), ~0.1 µs per call. Fields are keywords by contract; a stray
         # positional lands in `_positional` first and the call becomes an error record.
         cols = ", ".join(f"{f.name}=_M" for f in params)
-        signature = f"event, _positional=_M, /, {cols}, **kw" if params else "event, /, **kw"
+        # The event has a default too: log.info() and log.info(event="x") must not raise
+        # TypeError (the slow path takes the event from kw, or makes an error record).
+        signature = f"event=_M, _positional=_M, /, {cols}, **kw" if params else \
+            "event=_M, _positional=_M, /, **kw"
         ts = _TS_NOW
         name = "log_method"
         all_kw = "{**{k: v for k, v in (" + "".join(f"({f.name!r}, {f.name}), " for f in params) \
@@ -458,9 +466,9 @@ def generate_source(table: Any, *, service: bool, stdlib: bool | str,
                        ("{CTX_CHECK}", _indent(ctx_check, 4)), ("{CHECK}", _indent(check, 4)),
                        ("{POSITIONAL}", "        if _positional is not _M:\n"
                         "            return POSITIONAL(SEV, event, _positional, ts, BOUND)"
-                        if params and not stdlib else ""),
+                        if not stdlib else ""),
                        ("{POSITIONAL_CHECK}", "        if _positional is not _M:\n"
-                        "            raise _Slow" if params and not stdlib else ""),
+                        "            raise _Slow" if not stdlib else ""),
                        ("{EVENT}", event), ("{PARAMS}", param_code), ("{ALL_KW}", all_kw),
                        ("{WRITE}", (_WRITE_FD if inline_fd != "nolock" else _WRITE_FD_NOLOCK)
                         if inline_fd else _WRITE_SINK),

@@ -17,25 +17,34 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from . import _stats
-from ._check import ROUTING_KEY, check_record, valid_date, valid_timestamp
+from ._check import (
+    CANONICAL_TIMESTAMP,
+    ROUTING_KEY,
+    TIMESTAMP_RE,
+    check_record,
+    valid_date,
+    valid_timestamp,
+)
 from ._clock import from_datetime, from_epoch, new_log_id, now
 from ._encode import (
     INT64_MAX,
     INT64_MIN,
     REDACTED,
+    clean_text,
     cut,
+    datetime_text,
     error_record,
-    fix_utf8,
+    object_pairs,
     to_json,
-    utf8_ok,
 )
 from ._errors import RecordError, Violation
-from ._redact import Redactor
+from ._redact import NO_REDACTION, Redactor
+from ._text import brief, int_text, utf8_ok
 
 __all__ = [
     "Changes",
@@ -104,10 +113,8 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
 
         def string(v: Any, path: str, ch: Changes) -> Any:
             if type(v) is not str:
-                v = _as_text(v, path, ch)
-            if not utf8_ok(v):
-                ch.change("coerced", path, "invalid_utf8", "lone surrogates escaped")
-                v = fix_utf8(v)
+                v = _as_text(v, path, ch, redact)
+            v = clean_text(v, path, ch, redact)
             if enum is not None and v not in enum:
                 raise _Invalid("enum", f"{v[:40]!r} is not one of {list(enum)}")
             if maxlen is not None and len(v) > maxlen:
@@ -128,7 +135,7 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
             if not lo <= v <= hi:
                 rule = "int64_range" if not INT64_MIN <= v <= INT64_MAX else (
                     "minimum" if v < lo else "maximum")
-                raise _Invalid(rule, f"{v} is outside [{lo}, {hi}]")
+                raise _Invalid(rule, f"{brief(v)} is outside [{lo}, {hi}]")
             return v
 
         return integer
@@ -139,8 +146,12 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
             tv = type(v)
             if tv is int:
                 if not INT64_MIN <= v <= INT64_MAX:
+                    try:
+                        v = float(v)
+                    except OverflowError:
+                        raise _Invalid("not_finite", f"{brief(v)} is beyond any "
+                                                     "FLOAT64") from None
                     ch.change("coerced", path, "int64_range", "big integer stored as a float")
-                    v = float(v)
             elif tv is not float:
                 v = _as_float(v, path, ch)
             if type(v) is float and not math.isfinite(v):
@@ -179,7 +190,7 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
     raise ValueError(f"field {f.name}: unknown type {t}")
 
 
-def _as_text(v: Any, path: str, ch: Changes) -> str:
+def _as_text(v: Any, path: str, ch: Changes, redact: Redactor = NO_REDACTION) -> str:
     import enum
     import uuid
     from pathlib import PurePath
@@ -193,7 +204,7 @@ def _as_text(v: Any, path: str, ch: Changes) -> str:
         return str(v)
     if isinstance(v, datetime):
         ch.change("coerced", path, None, "datetime stored as RFC 3339 text")
-        return from_datetime(v)
+        return datetime_text(v)
     if isinstance(v, (Decimal, uuid.UUID, PurePath, date)):
         ch.change("coerced", path, None, f"{type(v).__name__} stored as its text")
         return v.isoformat() if isinstance(v, date) else str(v)
@@ -204,12 +215,15 @@ def _as_text(v: Any, path: str, ch: Changes) -> str:
         if isinstance(v, float) and not math.isfinite(v):
             raise _Invalid("not_finite", f"{v} where text was expected")
         ch.change("coerced", path, "type", f"{type(v).__name__} stored as text")
-        return str(v).lower() if isinstance(v, bool) else str(v)
-    if isinstance(v, (dict, list, tuple)):
+        return str(v).lower() if isinstance(v, bool) else (
+            int_text(v) if isinstance(v, int) else str(v))
+    if isinstance(v, (dict, list, tuple, set, frozenset)) or object_pairs(v) is not None:
+        # walked first (mappings, header objects, models: their secrets are redacted by
+        # key), then stored as JSON text
         import orjson
 
         ch.change("coerced", path, "type", "object stored as JSON text")
-        return orjson.dumps(to_json(v, path, ch, lambda k: False)).decode()
+        return orjson.dumps(to_json(v, path, ch, redact)).decode()
     try:
         s = str(v)
         if type(s) is not str:
@@ -271,29 +285,60 @@ def _as_float(v: Any, path: str, ch: Changes) -> float | int:
 
 
 def _timestamp(v: Any, path: str, ch: Changes) -> str:
-    if type(v) is str and valid_timestamp(v):
-        return v
+    """The column's one form, 'YYYY-MM-DDTHH:MM:SS.ffffffZ' in UTC, from any time the app gives.
+
+    RFC 3339 text in another shape (an offset, a space, fewer digits) is the same instant
+    written differently: normalised and counted "coerced", not an error in strict mode."""
+    if type(v) is str:
+        if CANONICAL_TIMESTAMP.match(v) and valid_timestamp(v):
+            return v
+        m = TIMESTAMP_RE.match(v)
+        if m is not None and valid_timestamp(v):
+            try:
+                text = from_datetime(_rfc3339(m))
+            except (OverflowError, ValueError):
+                raise _Invalid("timestamp_format", f"{v[:40]!r} is outside years 1-9999 "
+                                                   "in UTC") from None
+            ch.change("coerced", path, None, "timestamp text normalised to UTC")
+            return text
     if isinstance(v, datetime):
+        try:
+            text = from_datetime(v)
+        except (OverflowError, ValueError):
+            raise _Invalid("timestamp_format", f"{v!r} is outside years 1-9999 in UTC") from None
         ch.change("coerced", path, None, "datetime stored as RFC 3339 text")
-        return from_datetime(v)
+        return text
     if isinstance(v, date):
         ch.change("coerced", path, None, "date stored as midnight UTC")
-        return f"{v.isoformat()}T00:00:00.000000Z"
+        return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T00:00:00.000000Z"
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         if isinstance(v, float) and not math.isfinite(v) or not 0 <= v < 253402300800:
-            raise _Invalid("timestamp_format", f"{v!r} is not a time")
+            raise _Invalid("timestamp_format", f"{brief(v)} is not a time")
         ch.change("coerced", path, "type", "epoch seconds stored as RFC 3339 text")
         return from_epoch(float(v))
     if isinstance(v, str) and len(v) < 64:
         try:
             d = datetime.fromisoformat(v.replace("Z", "+00:00"))
-        except ValueError:
+            text = from_datetime(d if d.tzinfo else d.replace(tzinfo=timezone.utc))
+        except (ValueError, OverflowError):
             pass
         else:
             ch.change("coerced", path, "timestamp_format", "timestamp text normalised")
-            return from_datetime(d if d.tzinfo else d.replace(tzinfo=timezone.utc))
-    shown = v[:40] if isinstance(v, str) else type(v).__name__
-    raise _Invalid("timestamp_format", f"{shown!r} is not a timestamp BigQuery parses")
+            return text
+    shown = brief(v[:40]) if isinstance(v, str) else type(v).__name__
+    raise _Invalid("timestamp_format", f"{shown} is not a timestamp BigQuery parses")
+
+
+def _rfc3339(m: re.Match[str]) -> datetime:
+    """The instant a TIMESTAMP_RE match names (no zone: UTC, as BigQuery reads it)."""
+    y, mo, d, h, mi, s = (int(x) for x in m.group(1, 2, 3, 4, 5, 6))
+    frac = m.group(7) or ""
+    zone = m.group(8)
+    tz = timezone.utc
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:])))
+    return datetime(y, mo, d, h, mi, s, int(frac.ljust(6, "0")), tzinfo=tz)
 
 
 def _date(v: Any, path: str, ch: Changes) -> str:
@@ -512,3 +557,4 @@ def compile_fitter(table: Any, mode: str = "safe", *,
             ch.commit()
 
     return fit
+

@@ -26,6 +26,7 @@ from ._encode import fit_line
 from ._errors import RecordError, Violation
 from ._fast import (
     MISS,
+    MISSING,
     RESERVED,
     _Slow,
     column_specs,
@@ -103,7 +104,7 @@ class Core:
             "US_PREFIX": _clock.us_prefix, "D3": _clock.DIGITS3, "CTX_GET": get_context,
             "SPEC_GET": specs.get, "SAFE_KEYS": safe_keys, "LEARN": learn,
             "EXTRA": self.extra, "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
-            "MAXB": cfg.max_line_bytes,
+            "MAXB": cfg.max_line_bytes, "URL_SECRET": self.redact.line_has_credentials,
             "EMIT": sink.emit, "SINK_ERROR": self._sink_error, "SLOW": self.slow,
             "POSITIONAL": self.positional,
             "STANDARD": STANDARD_ATTRS, "NSTD": _standard_count(), "ISLICE": itertools.islice,
@@ -260,7 +261,7 @@ class Core:
             if self.strict and not isinstance(exc, OSError):
                 raise
             _stats.add("internal_error")
-            self._last_resort(severity, exc)
+            self.last_resort(severity, exc)
 
     def _slow(self, severity: str, event: Any, kw: dict[str, Any], ts: str | None,
               bound: dict[str, Any], log_id: str) -> None:
@@ -305,7 +306,10 @@ class Core:
                 kw.setdefault(key, fields.pop(key))
         raw.update(fields)
         moved: dict[str, Any] = {}
+        if event is MISSING:  # log.info(event="x"), structlog's spelling; or no event at all
+            event = kw.pop("event", MISSING)
         exc_info = kw.pop("exc_info", None)
+        stack_info = kw.pop("stack_info", None)
         for key in RESERVED + (("message",) if self.event_to == "message" else ()):
             if key in kw:
                 value = kw.pop(key)
@@ -316,11 +320,21 @@ class Core:
                 else:
                     ch.change("dropped_field", key, "reserved",
                               f"{key!r} is set by the logger; the caller's value dropped")
-        if self.event_to == "message":
+        if event is MISSING:
+            pass  # a table whose message is REQUIRED makes this an error record ("required")
+        elif self.event_to == "message":
             raw["message"] = event
         elif self.event_to == "extra":
             moved["event"] = event
         raw.update(kw)
+        if stack_info:
+            # the stdlib's stack_info=True: the caller's stack (a LogRecord has it as text)
+            if self.extra is not None:
+                moved["stack_info"] = (stack_info if isinstance(stack_info, str)
+                                       else _caller_stack())
+            else:
+                ch.change("dropped_field", "stack_info", "unknown_field",
+                          f"table {self.name} has no extra column")
         if exc_info:
             exc = self._exception(exc_info)
             if exc is not None:
@@ -359,7 +373,7 @@ class Core:
             line = fit_line(record, self.max_bytes, ch, "app_log")
         return record, line
 
-    def _last_resort(self, severity: str, exc: BaseException) -> None:
+    def last_resort(self, severity: str, exc: BaseException) -> None:
         """The slow path itself failed (a bug, or a sink that raised oddly): still say so."""
         try:
             record = {ROUTING_KEY: "app_log", "timestamp": _clock.now(), "severity": "ERROR",
@@ -372,6 +386,19 @@ class Core:
             self.sink.emit(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), record)
         except Exception:  # noqa: BLE001
             _stats.add("sink_error")
+
+
+def _caller_stack() -> str:
+    """The stack of the code that called the logger (shipper's own and generated frames left
+    out), formatted as the stdlib formats a LogRecord's stack_info."""
+    import traceback
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    while f is not None and (f.f_code.co_filename.startswith(here)
+                             or f.f_code.co_filename.startswith("<shipper")):
+        f = f.f_back
+    return "Stack (most recent call last):\n" + "".join(traceback.format_stack(f)).rstrip("\n")
 
 
 _live_cores: weakref.WeakSet[Core] = weakref.WeakSet()

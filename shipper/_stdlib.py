@@ -16,6 +16,7 @@ from typing import Any
 from . import _config, _stats
 from ._clock import from_epoch
 from ._logger import DEFAULT_TABLE, STANDARD_ATTRS, Core, core_for
+from ._text import brief
 
 # The standard levels; any other level number is mapped by `severity_of`.
 SEVERITIES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
@@ -75,32 +76,37 @@ class StdlibHandler(logging.Handler):
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
+        core = self._core
         try:
-            core = self._core
             if core is None:
                 core = self._core_for()
             severity = SEVERITIES.get(record.levelno) or severity_of(record.levelno)
             try:
                 message = record.getMessage()
             except Exception as exc:  # noqa: BLE001 - a bad %-format must not lose the record
-                message = f"{record.msg!r} (message formatting failed: {type(exc).__name__})"
-                record.__dict__.setdefault("args_repr", repr(record.args))
+                message = f"{brief(record.msg, 200)} (message formatting failed: " \
+                          f"{type(exc).__name__})"
+                record.__dict__.setdefault("args_repr", brief(record.args, 1000))
                 _stats.add("coerced")
-            if record.exc_info and record.exc_info[1] is not None:
+            d = record.__dict__
+            if (record.exc_info and record.exc_info[1] is not None) or record.stack_info:
                 # rare: straight to the slow path, which builds the error record
-                d = record.__dict__
                 fields: dict[str, Any] = {"logger": record.name}
                 for key in d.keys() - STANDARD_ATTRS:
                     fields[key] = d[key]
-                fields["exc_info"] = record.exc_info
+                if record.exc_info and record.exc_info[1] is not None:
+                    fields["exc_info"] = record.exc_info
+                if record.stack_info:
+                    fields["stack_info"] = record.stack_info
                 core.slow(severity, message, fields, from_epoch(record.created), {})
                 return
-            core.log_stdlib(severity, message, record.__dict__, record.created, record.name)
-        except Exception:
-            if self._core is not None and self._core.strict:
+            core.log_stdlib(severity, message, d, record.created, record.name)
+        except Exception as exc:
+            if core is not None and core.strict:
                 raise
             _stats.add("internal_error")
-
+            if core is not None:  # the documented minimal error record
+                core.last_resort(SEVERITIES.get(record.levelno, "ERROR"), exc)
 
 def install_stdlib(level: int | str = logging.INFO, *, logger: logging.Logger | None = None,
                    table: str = DEFAULT_TABLE) -> StdlibHandler:

@@ -175,7 +175,7 @@ def test_compile_fitter_direct(registry: Any, clean: None) -> None:
     fit = compile_fitter(table, "safe")
     out = fit({"timestamp": "2024-01-01T00:00:00Z", "severity": "INFO", **ACCESS,
                "status_code": "201"})
-    assert out == {"log_table": "access_log", "timestamp": "2024-01-01T00:00:00Z",
+    assert out == {"log_table": "access_log", "timestamp": "2024-01-01T00:00:00.000000Z",
                    "severity": "INFO", **ACCESS, "status_code": 201}
     with pytest.raises(shipper.RecordError):
         compile_fitter(table, "strict")({"timestamp": "2024-01-01T00:00:00Z",

@@ -322,3 +322,51 @@ def test_generated_path_writes_what_the_repair_path_writes(
         twice: bool) -> None:
     """Any mix of extras (see `_same_as_the_repair_path`)."""
     _same_as_the_repair_path(std, capture, check, extra, 2 if twice else 1)
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    __repr__ = __str__
+
+
+def test_a_message_that_cannot_be_formatted_still_makes_a_record(
+        std: logging.Logger, capture: Any, check: Any, monkeypatch: Any) -> None:
+    """A %s argument whose __str__ (and __repr__) raise wrote nothing; so did a msg object
+    whose str() fails. Each is a record that says so."""
+    # pytest's capture handlers on this logger would raise for the same records
+    monkeypatch.setattr(std, "handlers", [h for h in std.handlers
+                                          if isinstance(h, shipper.StdlibHandler)])
+    std.info("value %s", _Unprintable())
+    std.info(_Unprintable())
+    std.info("%d items", "not a number")
+    first, second, third = capture.records()
+    assert first["message"] == "'value %s' (message formatting failed: RuntimeError)"
+    assert second["message"].endswith("(message formatting failed: RuntimeError)")
+    assert third["message"] == "'%d items' (message formatting failed: TypeError)"
+    assert third["extra"]["args_repr"] == "('not a number',)"
+    assert all(check(r) == [] for r in capture.records())
+    assert "internal_error" not in shipper.stats()
+
+
+def test_stack_info_is_kept(std: logging.Logger, capture: Any) -> None:
+    std.info("here", stack_info=True)
+    rec = capture.one()
+    assert rec["extra"]["stack_info"].startswith("Stack (most recent call last):\n")
+    assert "test_stack_info_is_kept" in rec["extra"]["stack_info"]
+
+
+def test_a_failure_inside_the_handler_writes_the_minimal_error_record(
+        std: logging.Logger, capture: Any, monkeypatch: Any) -> None:
+    from shipper._logger import Core
+
+    std.info("warm")  # the handler's core exists
+    monkeypatch.setattr(Core, "slow", lambda *a, **k: 1 / 0)
+    try:
+        raise ValueError("x")
+    except ValueError:
+        std.exception("boom")  # exc_info: the slow path, which fails
+    warm, lost = capture.records()
+    assert lost["logger"] == "shipper" and "lost to an internal error" in lost["message"]
+    assert shipper.stats()["internal_error"] == 1
