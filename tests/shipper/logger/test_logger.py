@@ -64,8 +64,10 @@ def test_below_level_methods_are_the_shared_noop(capture: Any) -> None:
     shipper.configure(level="WARNING")
     log = shipper.get_logger()
     noop = core_for("app_log").noop
-    assert log.debug is noop and log.info is noop and log.warning is not noop
-    assert log.bind(a=1).info is noop and shipper.get_logger("access_log").info is not noop
+    assert log.debug.__func__ is noop and log.info.__func__ is noop
+    assert log.warning.__func__ is not noop
+    assert log.bind(a=1).info.__func__ is noop
+    assert shipper.get_logger("access_log").info.__func__ is not noop
     log.info("dropped by level")
     log.error("kept")
     assert [r["message"] for r in capture.records()] == ["kept"]

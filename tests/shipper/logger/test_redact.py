@@ -96,11 +96,7 @@ def test_url_credentials_are_scrubbed(text: str, scrubbed: str) -> None:
     "https://u@h/", "password=hunter2 in plain text (not a URL: not scrubbed)",
 ])
 def test_strings_without_url_credentials_are_kept(text: str) -> None:
-    r = Redactor(DEFAULT_REDACT_KEYS)
-    assert r.scrub(text) is None
-    import orjson
-
-    assert not r.line_has_credentials(orjson.dumps({"m": text}))
+    assert Redactor(DEFAULT_REDACT_KEYS).scrub(text) is None
 
 
 # -- objects ---------------------------------------------------------------------------------
