@@ -22,6 +22,7 @@ __all__ = [
     "clear_context",
     "configure",
     "context",
+    "get_config",
     "get_logger",
     "install_stdlib",
     "reset_stats",
@@ -34,6 +35,7 @@ _LAZY = {
     "get_logger": ("._logger", "get_logger"),
     "Logger": ("._logger", "Logger"),
     "configure": ("._config", "configure"),
+    "get_config": ("._config", "get_config"),
     "bind_context": ("._context", "bind_context"),
     "unbind_context": ("._context", "unbind_context"),
     "clear_context": ("._context", "clear_context"),
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from . import sinks
-    from ._config import configure
+    from ._config import configure, get_config
     from ._context import bind_context, clear_context, context, unbind_context
     from ._errors import RecordError, Violation
     from ._logger import Logger, get_logger

@@ -216,27 +216,19 @@ def _short(rec: dict[str, Any]) -> str:
 _CAPTURE = pytest.StashKey[CapturedRecords]()
 
 
-def _swap_config(sink: Any) -> Any:
-    """Point the logger at `sink`; return what to give `_restore_config`. Uses the core's
-    configuration module directly: `configure()` cannot put back an unset (default) sink."""
-    from shipper import _config
-
-    previous = _config.current()
+def _swap_config(sink: Any) -> dict[str, Any]:
+    """Point the logger at `sink`; return the configuration to put back afterwards."""
     import shipper
 
+    previous = shipper.get_config()
     shipper.configure(sink=sink)
     return previous
 
 
-def _restore_config(previous: Any) -> None:
-    from dataclasses import replace
+def _restore_config(previous: dict[str, Any]) -> None:
+    import shipper
 
-    from shipper import _config
-
-    with _config._lock:
-        current = _config.current()
-        _config._current = replace(previous, version=current.version + 1)
-        _config._rebuild_all()
+    shipper.configure(**previous)
 
 
 @pytest.fixture

@@ -392,3 +392,35 @@ def test_stack_info_is_kept(capture: Any, check: Any) -> None:
     assert stack.startswith("Stack (most recent call last):\n")
     assert "where_it_was_logged" in stack and "shipper/_logger.py" not in stack
     assert check(rec) == []
+
+
+def test_get_config_and_configure_put_a_configuration_back(clean: None, tmp_path: Any) -> None:
+    """The public save/restore the pytest plugin uses (structlog's get_config/configure):
+    defaults included, so a test that changed the sink leaves the default sink behind."""
+    saved = shipper.get_config()
+    assert saved["service"] is None and saved["level"] == 20 and saved["mode"] == "safe"
+    sink = FileSink(tmp_path / "o")
+    shipper.configure(sink=sink, service="svc", level="debug", mode="strict",
+                      redact_keys=["pin"], max_line_bytes=2048)
+    changed = shipper.get_config()
+    assert (changed["sink"], changed["service"], changed["level"], changed["mode"],
+            changed["max_line_bytes"], changed["redact_keys"]) == (
+        sink, "svc", 10, "strict", 2048, {"pin"})
+    shipper.configure(**saved)
+    assert {k: v for k, v in shipper.get_config().items() if k != "registry"} == \
+        {k: v for k, v in saved.items() if k != "registry"}
+    assert shipper.get_config()["sink"] is saved["sink"]
+    shipper.configure(sink=sink)
+    shipper.configure(sink=None)
+    from shipper.sinks import StdoutSink
+
+    assert isinstance(_config.sink(), StdoutSink)  # the default again
+
+
+def test_none_puts_one_setting_back_to_its_default(clean: None, monkeypatch: Any) -> None:
+    monkeypatch.setenv("SHIPPER_SERVICE", "from-env")
+    _config.reset()
+    shipper.configure(service="other", level="error")
+    shipper.configure(service=None)
+    assert shipper.get_config()["service"] == "from-env"
+    assert shipper.get_config()["level"] == 40  # not given: kept
