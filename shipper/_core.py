@@ -75,11 +75,6 @@ class Core:
         self.attached: dict[str, Any] = {}
         _live_cores.add(self)
 
-    def no_creds(self, text: str) -> bool:
-        """Whether a str with "://" in it holds no URL credentials (else the slow path
-        scrubs them)."""
-        return self.redact.scrub(text) is None
-
     def learn(self, key: str) -> bool:
         """Whether an undeclared key may go into extra on the fast path: a str that is not a
         secret, not a name the logger owns or a call option (exc_info, stack_info), not a
@@ -101,7 +96,7 @@ class Core:
             "ROUND": round, "CTX_GET": get_context, "SPEC_GET": self.specs.get,
             "SAFE_KEYS": self._safe_keys, "LEARN": self.learn, "EXTRA": self.extra,
             "DUMPS": orjson.dumps, "OPT": orjson.OPT_APPEND_NEWLINE,
-            "MAXB": cfg.max_line_bytes, "NO_CREDS": self.no_creds,
+            "MAXB": cfg.max_line_bytes, "URL_SECRET": self.redact.line_has_credentials,
             "SINK_ERROR": _sink_error, "SLOW": self.slow.slow,
             "POSITIONAL": self.slow.positional, "PFX": _clock._prefix, "SEQ": _clock._seq,
         }

@@ -52,6 +52,10 @@ _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s@]*(?:@[^/?#\s@]*)*
 # ?name=value, &name=value, ;name=value, #name=value
 _PARAM = re.compile(r"([?&;#])([^=&;#\s]+)=([^&;#\s]*)")
 _LONG_USER = 20
+# The same two patterns on an encoded JSON line (the fast path's look at a record that has an
+# "@" or an "="): a match never runs across a JSON string's quotes.
+_USERINFO_B = re.compile(rb'[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s@"\\]*(?:@[^/?#\s@"\\]*)*)@')
+_PARAM_B = re.compile(rb'[?&;#]([^=&;#\s"\\]+)=([^&;#\s"\\]*)')
 
 
 def key_words(key: str) -> tuple[str, ...]:
@@ -100,6 +104,21 @@ class Redactor:
         if "=" in out and self.keys:
             out = _PARAM.sub(self._param, out)
         return out if out != text else None
+
+    def line_has_credentials(self, line: bytes) -> bool:
+        """Whether an encoded record line holds a URL that `scrub` would change: then the
+        record takes the slow path, which scrubs it."""
+        if b"://" not in line:
+            return False
+        for m in _USERINFO_B.finditer(line):
+            user, colon, password = m.group(1).partition(b":")
+            if (colon and password) or (not colon and len(user) >= _LONG_USER):
+                return True
+        if self.keys:
+            for m in _PARAM_B.finditer(line):
+                if m.group(2) and self(m.group(1).decode("utf-8", "replace")):
+                    return True
+        return False
 
     def _userinfo(self, m: re.Match[str]) -> str:
         scheme, info = m.group(1), m.group(2)

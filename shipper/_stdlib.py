@@ -282,11 +282,10 @@ class StdlibCode:
                 continue
             spec = core.specs.get(k) if type(k) is str else None
             if spec is not None:
-                if not fits(spec, v, core.no_creds):
+                if not fits(spec, v):
                     raise Slow
                 rec[k] = v
-            elif core.extra is not None and type(k) is str and core.learn(k) \
-                    and is_scalar(v, core.no_creds):
+            elif core.extra is not None and type(k) is str and core.learn(k) and is_scalar(v):
                 if ex is None:
                     ex = {}
                 ex[k] = v

@@ -27,8 +27,7 @@ def make_log_method(SEV):
                         kind, lo, hi, takes_none, required = s
                         t = type(v)
                         if t is str:
-                            if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                    or kind is ENUM and v in hi):
+                            if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                                 raise _Slow
                         elif t is int:
                             if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -55,8 +54,7 @@ def make_log_method(SEV):
                         kind, lo, hi, takes_none, required = s
                         t = type(v)
                         if t is str:
-                            if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                    or kind is ENUM and v in hi):
+                            if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                                 raise _Slow
                         elif t is int:
                             if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -74,29 +72,29 @@ def make_log_method(SEV):
                             raise _Slow
                         rec[k] = v
             if request_id is not _M:
-                if type(request_id) is str and len(request_id) <= 128 and (':' not in request_id or NO_CREDS(request_id)):
+                if type(request_id) is str and len(request_id) <= 128:
                     rec['request_id'] = request_id
                 elif request_id is None:
                     rec['request_id'] = None
                 else:
                     raise _Slow
             if trace_id is not _M:
-                if type(trace_id) is str and len(trace_id) <= 128 and (':' not in trace_id or NO_CREDS(trace_id)):
+                if type(trace_id) is str and len(trace_id) <= 128:
                     rec['trace_id'] = trace_id
                 elif trace_id is None:
                     rec['trace_id'] = None
                 else:
                     raise _Slow
-            if type(method) is str and len(method) <= 16 and (':' not in method or NO_CREDS(method)):
+            if type(method) is str and len(method) <= 16:
                 rec['method'] = method
             elif method is not _M or 'method' not in rec:
                 raise _Slow
-            if type(path) is str and len(path) <= 2048 and (':' not in path or NO_CREDS(path)):
+            if type(path) is str and len(path) <= 2048:
                 rec['path'] = path
             elif path is not _M or 'path' not in rec:
                 raise _Slow
             if route is not _M:
-                if type(route) is str and len(route) <= 512 and (':' not in route or NO_CREDS(route)):
+                if type(route) is str and len(route) <= 512:
                     rec['route'] = route
                 elif route is None:
                     rec['route'] = None
@@ -125,21 +123,21 @@ def make_log_method(SEV):
                 else:
                     raise _Slow
             if user_agent is not _M:
-                if type(user_agent) is str and len(user_agent) <= 1024 and (':' not in user_agent or NO_CREDS(user_agent)):
+                if type(user_agent) is str and len(user_agent) <= 1024:
                     rec['user_agent'] = user_agent
                 elif user_agent is None:
                     rec['user_agent'] = None
                 else:
                     raise _Slow
             if remote_ip is not _M:
-                if type(remote_ip) is str and len(remote_ip) <= 64 and (':' not in remote_ip or NO_CREDS(remote_ip)):
+                if type(remote_ip) is str and len(remote_ip) <= 64:
                     rec['remote_ip'] = remote_ip
                 elif remote_ip is None:
                     rec['remote_ip'] = None
                 else:
                     raise _Slow
             if host is not _M:
-                if type(host) is str and len(host) <= 256 and (':' not in host or NO_CREDS(host)):
+                if type(host) is str and len(host) <= 256:
                     rec['host'] = host
                 elif host is None:
                     rec['host'] = None
@@ -154,8 +152,7 @@ def make_log_method(SEV):
                         kind, lo, hi, takes_none, required = s
                         t = type(v)
                         if t is str:
-                            if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                    or kind is ENUM and v in hi):
+                            if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                                 raise _Slow
                         elif t is int:
                             if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -176,6 +173,8 @@ def make_log_method(SEV):
                 rec[EXTRA] = ex
             line = DUMPS(rec, option=OPT)
             if (size := len(line)) > MAXB:
+                raise _Slow
+            if (64 in line or 61 in line) and URL_SECRET(line):  # '@', '='
                 raise _Slow
         except Exception:
             line = None

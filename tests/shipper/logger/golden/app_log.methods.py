@@ -22,7 +22,7 @@ def make_log_method(SEV):
                 for k, v in ctx.items():
                     s = SPEC_GET(k)
                     if s is None:
-                        if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str and (':' not in v or NO_CREDS(v))) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
+                        if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
                             if ex is None:
                                 ex = {}
                             ex[k] = v
@@ -32,8 +32,7 @@ def make_log_method(SEV):
                         kind, lo, hi, takes_none, required = s
                         t = type(v)
                         if t is str:
-                            if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                    or kind is ENUM and v in hi):
+                            if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                                 raise _Slow
                         elif t is int:
                             if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -55,7 +54,7 @@ def make_log_method(SEV):
                 for k, v in bound.items():
                     s = SPEC_GET(k)
                     if s is None:
-                        if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str and (':' not in v or NO_CREDS(v))) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
+                        if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
                             if ex is None:
                                 ex = {}
                             ex[k] = v
@@ -65,8 +64,7 @@ def make_log_method(SEV):
                         kind, lo, hi, takes_none, required = s
                         t = type(v)
                         if t is str:
-                            if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                    or kind is ENUM and v in hi):
+                            if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                                 raise _Slow
                         elif t is int:
                             if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -83,27 +81,27 @@ def make_log_method(SEV):
                         else:
                             raise _Slow
                         rec[k] = v
-            if not (type(event) is str and (':' not in event or NO_CREDS(event))):
+            if not (type(event) is str):
                 raise _Slow
             if 'message' in kw:
                 raise _Slow
             rec['message'] = event
             if request_id is not _M:
-                if type(request_id) is str and len(request_id) <= 128 and (':' not in request_id or NO_CREDS(request_id)):
+                if type(request_id) is str and len(request_id) <= 128:
                     rec['request_id'] = request_id
                 elif request_id is None:
                     rec['request_id'] = None
                 else:
                     raise _Slow
             if trace_id is not _M:
-                if type(trace_id) is str and len(trace_id) <= 128 and (':' not in trace_id or NO_CREDS(trace_id)):
+                if type(trace_id) is str and len(trace_id) <= 128:
                     rec['trace_id'] = trace_id
                 elif trace_id is None:
                     rec['trace_id'] = None
                 else:
                     raise _Slow
             if logger is not _M:
-                if type(logger) is str and len(logger) <= 256 and (':' not in logger or NO_CREDS(logger)):
+                if type(logger) is str and len(logger) <= 256:
                     rec['logger'] = logger
                 elif logger is None:
                     rec['logger'] = None
@@ -117,7 +115,7 @@ def make_log_method(SEV):
                 for k, v in kw.items():
                     s = SPEC_GET(k)
                     if s is None:
-                        if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str and (':' not in v or NO_CREDS(v))) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
+                        if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
                             if ex is None:
                                 ex = {}
                             ex[k] = v
@@ -127,8 +125,7 @@ def make_log_method(SEV):
                         kind, lo, hi, takes_none, required = s
                         t = type(v)
                         if t is str:
-                            if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                    or kind is ENUM and v in hi):
+                            if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                                 raise _Slow
                         elif t is int:
                             if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -149,6 +146,8 @@ def make_log_method(SEV):
                 rec[EXTRA] = ex
             line = DUMPS(rec, option=OPT)
             if (size := len(line)) > MAXB:
+                raise _Slow
+            if (64 in line or 61 in line) and URL_SECRET(line):  # '@', '='
                 raise _Slow
         except Exception:
             line = None

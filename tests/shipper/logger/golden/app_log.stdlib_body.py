@@ -18,7 +18,7 @@ def log_stdlib(SEV, event, D, created, name):
             for k, v in ctx.items():
                 s = SPEC_GET(k)
                 if s is None:
-                    if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str and (':' not in v or NO_CREDS(v))) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
+                    if (k in SAFE_KEYS or LEARN(k)) and ((type(v) is str) or (type(v) is int and -9223372036854775808 <= v <= 9223372036854775807) or (type(v) is float and v - v == 0.0) or (type(v) is bool) or (v is None)):
                         if ex is None:
                             ex = {}
                         ex[k] = v
@@ -28,8 +28,7 @@ def log_stdlib(SEV, event, D, created, name):
                     kind, lo, hi, takes_none, required = s
                     t = type(v)
                     if t is str:
-                        if not (kind is STRING and len(v) <= hi and (':' not in v or NO_CREDS(v))
-                                or kind is ENUM and v in hi):
+                        if not (kind is STRING and len(v) <= hi or kind is ENUM and v in hi):
                             raise _Slow
                     elif t is int:
                         if not ((kind is INT64 or kind is FLOAT64) and lo <= v <= hi):
@@ -46,10 +45,10 @@ def log_stdlib(SEV, event, D, created, name):
                     else:
                         raise _Slow
                     rec[k] = v
-        if not (type(event) is str and (':' not in event or NO_CREDS(event))):
+        if not (type(event) is str):
             raise _Slow
         rec['message'] = event
-        if type(name) is str and len(name) <= 256 and (':' not in name or NO_CREDS(name)):
+        if type(name) is str and len(name) <= 256:
             rec['logger'] = name
         else:
             raise _Slow
@@ -67,6 +66,8 @@ def log_stdlib(SEV, event, D, created, name):
             rec[EXTRA] = ex
         line = DUMPS(rec, option=OPT)
         if (size := len(line)) > MAXB:
+            raise _Slow
+        if (64 in line or 61 in line) and URL_SECRET(line):  # '@', '='
             raise _Slow
     except Exception:
         line = None
