@@ -53,9 +53,12 @@ _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s@]*(?:@[^/?#\s@]*)*
 _PARAM = re.compile(r"([?&;#])([^=&;#\s]+)=([^&;#\s]*)")
 _LONG_USER = 20
 # The same two patterns on an encoded JSON line (the fast path's look at a record that has an
-# "@" or an "="): a match never runs across a JSON string's quotes.
-_USERINFO_B = re.compile(rb'[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s@"\\]*(?:@[^/?#\s@"\\]*)*)@')
-_PARAM_B = re.compile(rb'[?&;#]([^=&;#\s"\\]+)=([^&;#\s"\\]*)')
+# "@" or an "="). They may match more than `scrub` would (across a JSON string's quotes, over
+# a JSON escape, over non-ASCII spaces): that only sends a record to the slow path, which
+# scrubs exactly. They must never match less: a character JSON escapes (a quote, a backslash,
+# a control character) inside a password must not hide it.
+_USERINFO_B = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s@]*(?:@[^/?#\s@]*)*)@")
+_PARAM_B = re.compile(rb"[?&;#]([^=&;#\s]+)=([^&;#\s]*)")
 
 
 def key_words(key: str) -> tuple[str, ...]:
