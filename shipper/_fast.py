@@ -82,8 +82,6 @@ FLOAT64 = "float64"  # lo..hi, finite (an int in range fits too)
 BOOL = "bool"
 SLOW = "slow"        # always the slow path: TIMESTAMP, DATE, RECORD, REPEATED, JSON, the
                      # envelope keys the logger owns, the extra column, secret-named columns
-KINDS = {"STRING": STRING, "ENUM": ENUM, "INT64": INT64, "FLOAT64": FLOAT64, "BOOL": BOOL,
-         "SLOW": SLOW}
 
 
 class ColumnSpec(NamedTuple):

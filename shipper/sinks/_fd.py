@@ -105,11 +105,6 @@ def fd_kind(fd: int) -> str:
     return "file" if stat.S_ISREG(mode) else "unknown"
 
 
-def needs_lock(fd: int) -> bool:
-    """Whether concurrent writes to `fd` can interleave inside a line (when in doubt, yes)."""
-    return fd_kind(fd) != "file"
-
-
 def parent_holds(fd: int) -> bool:
     """Whether the parent process has the file `fd` refers to open too (Linux /proc).
 
