@@ -11,6 +11,12 @@ tick with their clock moved forward, so keys, values and the 5-plugins-per-tick 
   answered ``200 {}`` by a botocore ``before-send`` hook instead of moto (serialization by
   botocore is still measured; the network is not).
 * Import time: ``import handler`` in a fresh interpreter, as a Lambda cold start does.
+* Cost per fluentd host and month, both modes, at fluentd's default emit interval (read from
+  fluentd/fluent.conf): one hour of one host replayed as CloudWatch Logs delivers it (one
+  subscription event per tick), counting the PutMetricData requests and the bytes the handler
+  writes to its log group (EMF lines, summaries), priced with CloudWatch's published prices
+  (PRICES below, with their source and date). What is the same in both modes (the custom metrics
+  themselves, Lambda invocations) is printed but not what decides.
 
 Targets (issue 5): naive design 3,000 calls per 1,000 lines; <= 5 in api mode, 0 in emf mode;
 <= 200 ms handler CPU per 10,000 lines. Medians of --runs runs.
@@ -92,7 +98,7 @@ class CallCounter:
 
 def run(h, lines: list[str], batch: int, now: float) -> tuple[float, list[dict]]:
     """Handler CPU seconds and summaries for `lines` delivered in events of `batch` lines."""
-    from shipper.awslogs import build_subscription_event
+    from tests.support_awslogs import build_subscription_event
 
     events = [build_subscription_event(lines[i:i + batch], log_group="fluentd", log_stream="fluentd/bench")
               for i in range(0, len(lines), batch)]
@@ -117,6 +123,137 @@ def import_time(runs: int) -> list[float]:
     for _ in range(runs):
         r = subprocess.run([sys.executable, "-c", code, str(LAMBDA_DIR)], capture_output=True, text=True, check=True)
         out.append(float(r.stdout.strip()))
+    return out
+
+
+# CloudWatch's published prices, US East (N. Virginia), read 2026-11-30 from
+# https://aws.amazon.com/cloudwatch/pricing/ (as quoted, with their dates, by cloudburn.io's
+# "Amazon CloudWatch pricing" of February 2026 and c3x.dev's "CloudWatch Logs cost optimization"
+# of June 2026): metrics API requests (PutMetricData) $0.01 per 1,000; logs ingestion (Standard
+# class, also what Lambda's log group pays in the first tier) $0.50 per GB; log storage $0.03 per
+# GB-month; custom metrics $0.30 per metric-month (first 10,000, prorated by the hour); Lambda
+# $0.20 per million requests and $0.0000166667 per GB-second (x86). Before the free tier.
+PRICES = {"api_request": 0.01 / 1000, "log_gb": 0.50, "log_gb_month": 0.03, "metric_month": 0.30,
+          "lambda_request": 0.20 / 1e6, "lambda_gb_second": 0.0000166667}
+HOURS_PER_MONTH = 730  # AWS's monthly pricing convention
+LAMBDA_MEMORY_GB = 0.25  # deploy/terraform/logbridge/metrics_lambda.tf memory_size 256
+LOG_RETENTION_DAYS = 14  # variables_metrics.tf metrics_log_retention_days
+FLUENT_CONF = REPO / "fluentd" / "fluent.conf"
+
+
+def default_emit_interval() -> int:
+    """fluentd/fluent.conf's default for LOGBRIDGE_EMIT_INTERVAL (seconds between status ticks)."""
+    import re
+
+    text = FLUENT_CONF.read_text() if FLUENT_CONF.is_file() else ""
+    m = re.search(r"LOGBRIDGE_EMIT_INTERVAL'\]\s*\|\|\s*'(\d+)'", text)
+    return int(m.group(1)) if m else 60
+
+
+def config_plugins(text: str) -> list[tuple[str, str]]:
+    """(plugin @id, kind) of every plugin monitor_agent reports for a fluent.conf: kind is input,
+    filter, buffered (a <match> with a <buffer> or a buffered type) or output. <secondary>
+    outputs are not reported on their own."""
+    import re
+
+    stack: list[list[str]] = []  # [directive, @id, buffered]
+    out: list[tuple[str, str]] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip() if not raw.strip().startswith('"') else raw.strip()
+        m = re.match(r"<(/?)(\w+)", line)
+        if m and m.group(1):
+            if stack and stack[-1][0] == m.group(2):
+                d, pid, buffered = stack.pop()
+                if pid and d in ("source", "filter", "match"):
+                    kind = {"source": "input", "filter": "filter"}.get(d) or ("buffered" if buffered else "output")
+                    out.append((pid, kind))
+            continue
+        if m:
+            stack.append([m.group(2), "", ""])
+            if m.group(2) == "buffer" and len(stack) > 1:
+                stack[-2][2] = "yes"
+            continue
+        m = re.match(r"@id\s+(\S+)", line)
+        if m and stack:
+            stack[-1][1] = m.group(1)
+        m = re.match(r"@type\s+(\S+)", line)
+        if m and stack and m.group(1).strip('"') in ("bigquery_insert", "file", "forward", "s3"):
+            stack[-1][2] = "yes"
+    return out
+
+
+def one_tick_per_event(start: datetime, interval: int, ticks: int,
+                       plugins: list[tuple[str, str]] | None = None) -> list[list[str]]:
+    """`ticks` monitor_agent ticks of one host, `interval` s apart, one subscription event each.
+    Without `plugins`: the capture's own 5 plugins, tick after tick. With them: each plugin's
+    record is the capture's record of a plugin of its kind (in_forward, filter_parser_json,
+    out_file_app, out_stdout_status), renamed, its counters growing tick by tick."""
+    per_tick: dict[str, list[str]] = {}
+    for line in FIXTURE.read_text().splitlines():
+        if line[:4].isdigit():
+            per_tick.setdefault(line[:29], []).append(line[36:])
+    bodies = list(per_tick.values())
+    templates: dict[str, dict] = {}
+    if plugins:
+        by_id = {json.loads(b.split(": ", 1)[1])["plugin_id"]: json.loads(b.split(": ", 1)[1]) for b in bodies[-1]}
+        templates = {"input": by_id["in_forward"], "filter": by_id["filter_parser_json"],
+                     "buffered": by_id["out_file_app"], "output": by_id["out_stdout_status"]}
+    out = []
+    for i in range(ticks):
+        t = start + timedelta(seconds=interval * i)
+        stamp = t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond * 1000:09d} +0000"
+        if not plugins:
+            out.append([stamp + body for body in bodies[i % len(bodies)]])
+            continue
+        tick = []
+        for pid, kind in plugins:
+            rec = {k: (v + 3 * i if k in COUNTER_KEYS and isinstance(v, int) else v)
+                   for k, v in templates[kind].items()}
+            rec["plugin_id"] = pid
+            tick.append(f"{stamp} fluentd.status: {json.dumps(rec, separators=(',', ':'))}")
+        out.append(tick)
+    return out
+
+
+COUNTER_KEYS = {"emit_records", "emit_count", "write_count", "flush_time_count", "emit_size"}
+
+
+def cost_per_host(h, now: float, start: datetime, interval: int,
+                  plugins: list[tuple[str, str]] | None = None) -> dict[str, dict[str, float]]:
+    """One hour of one host in each mode: requests, log bytes and wall time per invocation,
+    scaled to a month and priced."""
+    from tests.support_awslogs import build_subscription_event
+
+    ticks = one_tick_per_event(start, interval, 3600 // interval, plugins)
+    events = [build_subscription_event(t, log_group="fluentd", log_stream="fluentd/host-1") for t in ticks]
+    out: dict[str, dict[str, float]] = {}
+    for mode in ("api", "emf"):
+        set_env(METRICS_MODE=mode, AWS_ENDPOINT_URL="http://127.0.0.1:9")  # api: answered by the hook
+        h.reset()
+        counter = CallCounter(h.client(h.config()), answer_locally=True) if mode == "api" else None
+        h.CLOCK = lambda: now
+        sink = io.StringIO()
+        wall = 0.0
+        for ev in events:
+            with contextlib.redirect_stdout(sink):
+                t = time.perf_counter()
+                s = h.handler(ev, None)
+                wall += time.perf_counter() - t
+        log_bytes = len(sink.getvalue().encode())
+        per_month = HOURS_PER_MONTH / 1.0  # the replay is one hour
+        requests = (counter.calls if counter else 0) * per_month
+        gb = log_bytes * per_month / 1e9
+        invocations = len(events) * per_month
+        out[mode] = {
+            "invocations": invocations, "api_requests": requests, "log_bytes_per_invocation": log_bytes / len(events),
+            "log_gb": gb, "wall_ms_per_invocation": wall * 1000 / len(events),
+            "requests_usd": requests * PRICES["api_request"],
+            "logs_usd": gb * PRICES["log_gb"] + gb * LOG_RETENTION_DAYS / 30 * PRICES["log_gb_month"],
+            "lambda_usd": invocations * PRICES["lambda_request"]
+            + invocations * (wall / len(events)) * LAMBDA_MEMORY_GB * PRICES["lambda_gb_second"],
+            "status_lines": s.get("status_lines", 0),
+        }
+        out[mode]["deciding_usd"] = out[mode]["requests_usd"] + out[mode]["logs_usd"]
     return out
 
 
@@ -177,7 +314,23 @@ def main() -> int:
         results[f"{mode} handler CPU ms per 10,000 lines"] = round(statistics.median(cpus), 1)
         results[f"{mode} handler CPU ms per 10,000 lines (all runs)"] = [round(c, 1) for c in cpus]
 
-    # 3. cold import of the handler module
+    # 3. what one fluentd host costs per month in each mode, at the default emit interval: the
+    # capture's 5 plugins, and the plugins the project's fluentd/fluent.conf makes monitor_agent report
+    interval = default_emit_interval()
+    results["default emit interval (fluentd/fluent.conf), s"] = interval
+    conf = config_plugins(FLUENT_CONF.read_text()) if FLUENT_CONF.is_file() else []
+    kinds = {k: sum(1 for _, kind in conf if kind == k) for k in ("input", "filter", "buffered", "output")}
+    for label, plugins in (("capture, 5 plugins", None),
+                           (f"fluent.conf, {len(conf)} plugins {kinds}", conf or None)):
+        costs = cost_per_host(h, now, start, interval, plugins)
+        for mode, c in costs.items():
+            results[f"{label}: {mode}: PutMetricData requests / host / month"] = round(c["api_requests"])
+            results[f"{label}: {mode}: log bytes / invocation (EMF + summary)"] = round(c["log_bytes_per_invocation"])
+            results[f"{label}: {mode}: requests + logs $ / host / month"] = round(c["deciding_usd"], 4)
+            results[f"{label}: {mode}: Lambda $ / host / month (same both)"] = round(c["lambda_usd"], 4)
+        results[f"{label}: cheaper mode"] = min(costs, key=lambda m: costs[m]["deciding_usd"])
+
+    # 4. cold import of the handler module
     imports = [t * 1000 for t in import_time(args.runs)]
     results["handler import ms (fresh interpreter)"] = round(statistics.median(imports), 1)
     results["handler import ms (all runs)"] = [round(t, 1) for t in imports]

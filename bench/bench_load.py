@@ -101,17 +101,16 @@ def bench_duckdb(tmp: Path, lines: int) -> dict[str, float]:
 
 def bench_bigquery(tmp: Path, lines: int) -> dict[str, float]:
     from shipper.registry import load_registry
-    from shipper.tables import ensure_tables
-    from shipper.tables._targets import BigQueryTarget
     from shipper.testing.fake_bigquery import FakeBigQueryAPI
+    from shipper.warehouse import ensure_tables, open_warehouse
 
     src = tmp / "access_bq.jsonl"
     write_access_log(src, lines, seed=11)
     with FakeBigQueryAPI() as fake:
         fake.add_dataset("logs")
-        target = BigQueryTarget("bigquery://test-project/logs", "test-project", "logs")
-        target._client = fake.client()
+        target = open_warehouse("bigquery://test-project/logs", client=fake.client())
         ensure_tables(target, load_registry(full_check=False))
+        target.close()
         fake.requests.clear()
         seconds, _, out = run_load([str(src), "--target", "bigquery://test-project/logs",
                                     "--rejects", str(tmp / "bq.rejects.jsonl")],

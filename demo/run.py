@@ -66,7 +66,8 @@ def shipper(*args: str) -> int:
 
 def stage_warehouse(ctx: dict[str, Any]) -> None:
     from shipper.registry import load_registry
-    from shipper.tables import CREATE, ensure_tables, open_target
+    from shipper.warehouse import CREATE, ensure_tables
+    from shipper.warehouse import open_warehouse as open_target
 
     for p in BUILD.glob("warehouse.duckdb*"):
         p.unlink()
@@ -125,14 +126,17 @@ def stage_queries(ctx: dict[str, Any]) -> None:
     stamp = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
     queries = [
         ("Failed calls to /version/endpoint in the window (BigQuery's double-quoted literal, @params)",
-         ('SELECT timestamp, status_code, latency FROM access_log WHERE status_code != 200 '
-          'AND path = "/version/endpoint" AND timestamp BETWEEN @from AND @to ORDER BY timestamp'),
+         ('SELECT timestamp, request_id, status_code, ROUND(latency * 1000, 1) AS latency_ms '
+          'FROM access_log WHERE status_code != 200 AND path = "/version/endpoint" '
+          'AND timestamp BETWEEN @from AND @to ORDER BY request_id'),
          [f"from:TIMESTAMP={stamp(ctx['traffic_from'])}", f"to:TIMESTAMP={stamp(ctx['traffic_to'])}"]),
-        ("Average latency per path",
-         "SELECT path, AVG(latency) AS latency_avg FROM access_log GROUP BY path ORDER BY latency_avg DESC LIMIT 8", []),
+        ("Requests and average latency per path (latency is in seconds: shown in ms)",
+         ("SELECT path, COUNT(*) AS requests, ROUND(AVG(latency) * 1000, 1) AS latency_avg_ms "
+          "FROM access_log GROUP BY path ORDER BY requests DESC, path LIMIT 8"), []),
         ("p95 latency per route",
-         ("SELECT route, COUNT(*) AS requests, APPROX_QUANTILES(latency, 100)[OFFSET(95)] AS latency_p95 "
-          "FROM access_log GROUP BY route ORDER BY latency_p95 DESC"), []),
+         ("SELECT route, COUNT(*) AS requests, "
+          "ROUND(APPROX_QUANTILES(latency, 100)[OFFSET(95)] * 1000, 1) AS latency_p95_ms "
+          "FROM access_log GROUP BY route ORDER BY requests DESC, route"), []),
         ("Errors with their exception (app_log)",
          ("SELECT timestamp, message, error.type AS error_type, "
           "SPLIT(error.stack, '\\n')[SAFE_OFFSET(ARRAY_LENGTH(SPLIT(error.stack, '\\n')) - 2)] AS last_frame "
@@ -184,8 +188,11 @@ def stage_fluentd(ctx: dict[str, Any]) -> None:
     lines = read_status_lines()
     ctx["status_lines"] = lines
     series = output_series(lines)
-    print(f"{len(lines)} status lines from {MONITOR_LOG.name}; out_file_app over time "
-          "(retry_count is cumulative: the increase is the signal):")
+    first = series[0]["time"] if series else None
+    print(f"{len(lines)} status lines that a real fluentd printed while an output failed and "
+          f"recovered ({MONITOR_LOG.relative_to(REPO)}, captured {first:%Y-%m-%d}); times are the "
+          "capture's own, UTC.")
+    print("out_file_app over time (retry_count is cumulative: its increase is the signal):")
     print(f"  {'time':8}  {'queued bytes':>12}  {'queue len':>9}  {'retry_count':>11}  {'+retries':>8}")
     prev = None
     for p in series:
@@ -202,6 +209,9 @@ def stage_fluentd(ctx: dict[str, Any]) -> None:
     except ImportError:
         print("(matplotlib not installed: no PNG)")
         return
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(9, 4))
     times = [p["time"] for p in series]
     ax.step(times, [p["bytes"] for p in series], where="post", label="buffer_total_queued_size (bytes)")
@@ -210,6 +220,9 @@ def stage_fluentd(ctx: dict[str, Any]) -> None:
     incs = [0] + [max(0, b["retry_count"] - a["retry_count"]) for a, b in itertools.pairwise(series)]
     ax2.bar(times, incs, width=timedelta(seconds=2), color="tab:red", alpha=0.5, label="retries per 5 s")
     ax2.set_ylabel("retries")
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))  # retries are counts
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=timezone.utc))
+    ax.set_xlabel(f"time (UTC, {times[0]:%Y-%m-%d}, as captured)")
     ax.set_title("fluentd out_file_app: buffer and retries (captured run: healthy, outage, recovery)")
     fig.legend(loc="upper left", bbox_to_anchor=(0.09, 0.88), fontsize="small")
     fig.autofmt_xdate()
@@ -259,28 +272,34 @@ def fluentd_stdout_lines() -> list[tuple[datetime, str]]:
     return out
 
 
-def _shift_to_now(lines: list[tuple[datetime, str]]) -> list[str]:
-    """Replay the capture as if it ended a minute ago: CloudWatch takes data points up to two
-    weeks old only, and the capture is older than that on most days. Spacing is kept."""
-    delta = datetime.now(timezone.utc).replace(microsecond=0) - lines[-1][0] - timedelta(minutes=1)
+def _shift_to_now(lines: list[tuple[datetime, str]]) -> tuple[list[str], timedelta]:
+    """Replay the capture as if it ended a minute or two ago: CloudWatch takes data points up to
+    two weeks old only, and the capture is older than that on most days. The shift is a whole
+    number of minutes, so every line stays at its second within the minute and the per-minute
+    sums below are the same on every run."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    delta = now - lines[-1][0].replace(second=0) - timedelta(minutes=2)
     out = []
     for t, line in lines:
         if TIMESTAMP.match(line):
             line = (t + delta).strftime("%Y-%m-%d %H:%M:%S") + line[19:]
         out.append(line)
-    return out
+    return out, delta
 
 
 def stage_metrics(ctx: dict[str, Any]) -> None:
     module = _load_handler()
     try:
-        from shipper.awslogs import build_subscription_event
+        from tests.support_awslogs import build_subscription_event
     except ImportError:
         raise Skipped("shipper/awslogs.py (build_subscription_event) is not in the repo yet") from None
     import boto3
     from moto.server import ThreadedMotoServer
 
-    lines = _shift_to_now(fluentd_stdout_lines())
+    lines, delta = _shift_to_now(fluentd_stdout_lines())
+    start = fluentd_stdout_lines()[0][0] + delta
+    print(f"The capture of stage 5 replayed with its clock moved to now ({start:%H:%M:%S} UTC on): "
+          "CloudWatch takes data points at most two weeks old.")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -23,7 +23,6 @@ from typing import Any
 
 from . import _stats
 from ._check import (
-    CANONICAL_TIMESTAMP,
     ROUTING_KEY,
     TIMESTAMP_RE,
     check_record,
@@ -58,6 +57,8 @@ __all__ = [
 ]
 
 FALLBACK_TABLE = "app_log"
+# The one form the logger writes (from_datetime, now()): other valid forms are normalised to it.
+CANONICAL_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
 _FLOAT_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*\Z")
 _MAX_FLOAT_INT = 2**53

@@ -23,7 +23,7 @@ class Generated:
 
 def _bigquery_schema(table_name: str) -> Callable[[Registry], str]:
     def render(registry: Registry) -> str:
-        from .targets.bigquery import table_to_json
+        from .render.bigquery import table_to_json
 
         return json.dumps(table_to_json(registry.table(table_name)), indent=2) + "\n"
 
@@ -31,13 +31,13 @@ def _bigquery_schema(table_name: str) -> Callable[[Registry], str]:
 
 
 def _docs(registry: Registry) -> str:
-    from .targets.docs import registry_markdown
+    from .render.docs import registry_markdown
 
     return registry_markdown(registry)
 
 
 def _fluentd_conf(registry: Registry) -> str:
-    from .targets.fluentd import render
+    from .render.fluentd import render
 
     return render(registry)
 

@@ -8,8 +8,19 @@ The alarms page a person before logs are lost:
     ``buffer_queue_length`` can stay at 1 while the bytes grow, so bytes are the signal);
   * buffer space low: ``buffer_available_buffer_space_ratios`` Minimum under 20 %: next comes
     ``BufferOverflowError`` and dropped records;
+  * chunks dropped: ``log_retry_limit_hit`` (fluentd gave up on a chunk: those records are lost);
+  * insert errors: ``log_insert_errors`` (BigQuery refused rows: lost, unless the chunk went to
+    ``<secondary>``);
+  * written to secondary: ``log_secondary_written`` (a chunk is in the secondary file, not in
+    BigQuery: it waits for a replay);
   * status missing: no ``status_lines`` at all for N periods, missing data breaching: fluentd
-    (or its log shipping) is down, which no per-plugin alarm can see.
+    (or its log shipping) is down, which no per-plugin alarm can see;
+  * error events: ``log_error_events`` (records fluentd could not route or buffer went to the
+    ``@ERROR`` label, or only into its own log);
+  * metrics over budget: ``metrics_over_budget`` (the Lambda dropped metrics to bound the bill:
+    a forged flood, or a fleet that outgrew the budget).
+The last three have no PluginId. lambdas/README.md's metric table says what each one asks of
+the person it pages.
 
 The same alarms exist as Terraform (deploy/terraform/logbridge/alarms.tf); a test keeps both
 and the handler's metric names in step. boto3 is imported only when talking to AWS.
@@ -24,8 +35,31 @@ from typing import Any
 RETRIES_METRIC = "retry_count_increase"
 QUEUED_BYTES_METRIC = "buffer_total_queued_size"
 SPACE_METRIC = "buffer_available_buffer_space_ratios"
+DROPPED_METRIC = "log_retry_limit_hit"
+INSERT_ERRORS_METRIC = "log_insert_errors"
+SECONDARY_METRIC = "log_secondary_written"
 STATUS_METRIC = "status_lines"
-METRIC_NAMES = (RETRIES_METRIC, QUEUED_BYTES_METRIC, SPACE_METRIC, STATUS_METRIC)
+ERROR_EVENTS_METRIC = "log_error_events"
+OVER_BUDGET_METRIC = "metrics_over_budget"
+METRIC_NAMES = (RETRIES_METRIC, QUEUED_BYTES_METRIC, SPACE_METRIC, DROPPED_METRIC, INSERT_ERRORS_METRIC,
+                SECONDARY_METRIC, STATUS_METRIC, ERROR_EVENTS_METRIC, OVER_BUDGET_METRIC)
+
+# Alarms on a count of events that must not happen at all: Sum > 0 in one period. Per watched
+# output: (name suffix, metric, what it means). Then the ones without PluginId.
+_EVENT_ALARMS = (
+    ("chunks-dropped", DROPPED_METRIC, ("fluentd output {pid} hit its retry limit and dropped the chunks in its "
+     "buffer queue: those records are lost (fluentd's log line says how many).")),
+    ("insert-errors", INSERT_ERRORS_METRIC, ("fluentd output {pid} had rows refused by BigQuery (insert errors): "
+     "without a <secondary> those rows are lost; the warn line names the rows and reasons.")),
+    ("secondary-written", SECONDARY_METRIC, ("fluentd output {pid} wrote a chunk to its <secondary> file: the "
+     "records are not in BigQuery and wait for a replay (shipper load).")),
+)
+_GLOBAL_EVENT_ALARMS = (
+    ("error-events", ERROR_EVENTS_METRIC, ("fluentd sent records to its @ERROR label (or only into its own log): "
+     "they are not in BigQuery and wait for a replay.")),
+    ("metrics-over-budget", OVER_BUDGET_METRIC, ("The fluentd metrics Lambda dropped metrics over its cardinality "
+     "budget: forged status records, or a fleet that outgrew METRICS_MAX_METRICS_*.")),
+)
 
 _PLUGIN_ID = re.compile(r"[\x21-\x7e]{1,255}\Z")
 _PREFIX = re.compile(r"[A-Za-z0-9_.\-/]{1,100}\Z")
@@ -134,6 +168,11 @@ def desired_alarms(s: AlarmSettings) -> list[AlarmSpec]:
                         "when it is full, records are refused (buffer overflow).",
             metric_name=SPACE_METRIC, statistic="Minimum", evaluation_periods=2, datapoints_to_alarm=2,
             threshold=s.space_ratio_threshold, comparison="LessThanThreshold", **base))
+        for suffix, metric, text in _EVENT_ALARMS:
+            specs.append(AlarmSpec(
+                name=f"{s.prefix}-{pid}-{suffix}", description=text.format(pid=pid), metric_name=metric,
+                statistic="Sum", evaluation_periods=1, datapoints_to_alarm=1, threshold=0,
+                comparison="GreaterThanThreshold", **base))
     specs.append(AlarmSpec(
         name=f"{s.prefix}-status-missing",
         description=f"No fluentd monitor_agent status line for {s.missing_periods} periods of {s.period}s: "
@@ -141,6 +180,11 @@ def desired_alarms(s: AlarmSettings) -> list[AlarmSpec]:
         namespace=s.namespace, metric_name=STATUS_METRIC, statistic="SampleCount", dimensions=(),
         period=s.period, evaluation_periods=s.missing_periods, datapoints_to_alarm=s.missing_periods,
         threshold=1, comparison="LessThanThreshold", treat_missing_data="breaching", actions=s.actions))
+    for suffix, metric, text in _GLOBAL_EVENT_ALARMS:
+        specs.append(AlarmSpec(
+            name=f"{s.prefix}-{suffix}", description=text, namespace=s.namespace, metric_name=metric,
+            statistic="Sum", dimensions=(), period=s.period, evaluation_periods=1, datapoints_to_alarm=1,
+            threshold=0, comparison="GreaterThanThreshold", treat_missing_data="notBreaching", actions=s.actions))
     return specs
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shipper._cli.query",
     "shipper._cli.alarms",
     "shipper._cli.fluentd",
+    "shipper._cli.cost",
 )
 
 
@@ -48,6 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CliError as exc:
         print(f"shipper: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a warehouse error a command did not word: still one line
+        from .warehouse import WarehouseError
+
+        if not isinstance(exc, WarehouseError):
+            raise
+        print(f"shipper: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("shipper: interrupted", file=sys.stderr)

@@ -1,45 +1,26 @@
-"""BigQuery standard SQL on BigQuery or, transpiled by sqlglot, on the local DuckDB warehouse.
+"""`shipper query`: BigQuery standard SQL on either warehouse, its parameters and its output.
 
-Analysts write one query for both. On DuckDB:
-- sqlglot rewrites BigQuery syntax (`"..."` string literals, `APPROX_QUANTILES(x, 100)[OFFSET(95)]`,
-  `COUNTIF`, `FORMAT_TIMESTAMP`, ...);
-- `project.dataset.table` references lose their project and dataset (the file is one dataset);
-- `@name` parameters become DuckDB `$name` parameters and are bound by the driver, never
-  pasted into the SQL text, so a value cannot change the query;
-- errors are worded as BigQuery words them where the meaning is the same (`Unrecognized name`,
-  `Not found: Table`, `Syntax error: ... at [line:column]`).
+The running is the warehouse's (`shipper.warehouse`: BigQuery itself, or DuckDB with the SQL
+transpiled, see `shipper.warehouse._bigquery_sql`); this module parses `--param` values as
+`bq query --parameter` does and formats results (table, JSON, CSV) the same way for both:
+timestamps in UTC with `Z`, in every format.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
+
+from .warehouse import Param, QueryError, QueryOptions, QueryResult, WarehouseUrl, open_warehouse
+
+__all__ = ["FORMATS", "Param", "QueryError", "QueryOptions", "QueryResult", "parse_param", "run_query"]
 
 PARAM_TYPES = ("STRING", "INT64", "FLOAT64", "BOOL", "TIMESTAMP", "DATE")
 _INT = re.compile(r"[+-]?\d+\Z")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-
-
-class QueryError(Exception):
-    """A query that cannot run, in one line, in BigQuery's words where possible."""
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    type: str
-    value: Any
-
-
-@dataclass
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    sql: str = ""  # the SQL that ran (transpiled, on DuckDB)
 
 
 def parse_param(text: str) -> Param:
@@ -92,130 +73,19 @@ def convert(name: str, typ: str, raw: str) -> Any:
     return raw
 
 
-# -- DuckDB ---------------------------------------------------------------------------------
+# -- running -------------------------------------------------------------------------------
 
-def transpile(sql: str) -> tuple[str, list[str]]:
-    """BigQuery SQL -> (DuckDB SQL, parameter names used). Raises QueryError on a parse error."""
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import ParseError
+def run_query(sql: str, target: str | WarehouseUrl, params: list[Param] | None = None,
+              options: QueryOptions | None = None) -> QueryResult:
+    """Run BigQuery SQL on `target` (bigquery://PROJECT/DATASET or duckdb:///file.duckdb).
 
+    Read-only unless `options.allow_write`: see `shipper.warehouse` (DuckDB: no file, network or
+    extension access at all; BigQuery: a dry run tells the statement type and bytes first)."""
+    warehouse = open_warehouse(target)
     try:
-        trees = sqlglot.parse(sql, read="bigquery")
-    except ParseError as exc:
-        raise QueryError(_syntax_error(exc)) from None
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
-        raise QueryError("Syntax error: expected exactly one statement")
-    tree = trees[0]
-    names: list[str] = []
-    for node in tree.find_all(exp.Parameter):
-        name = node.name
-        if name and name not in names:
-            names.append(name)
-    for table in tree.find_all(exp.Table):
-        # `project.dataset.table` -> `table`: the DuckDB file is the dataset.
-        table.set("catalog", None)
-        table.set("db", None)
-    return tree.sql(dialect="duckdb"), names
-
-
-def _syntax_error(exc: Any) -> str:
-    errors = getattr(exc, "errors", None) or []
-    if errors:
-        e = errors[0]
-        desc = str(e.get("description") or exc).splitlines()[0]
-        desc = re.sub(r"<Token token_type: [^,]+, text: ([^,]*),[^>]*>", r"\1", desc)
-        return f"Syntax error: {desc} at [{e.get('line', 1)}:{e.get('col', 1)}]"
-    return f"Syntax error: {str(exc).splitlines()[0]}"
-
-
-def run_duckdb(con: Any, sql: str, params: list[Param]) -> QueryResult:
-    import duckdb
-
-    text, used = transpile(sql)
-    given = {p.name: p for p in params}
-    missing = [n for n in used if n not in given]
-    if missing:
-        raise QueryError(f"Query parameter '{missing[0]}' not found")
-    values = {n: given[n].value for n in used}
-    try:
-        cur = con.execute(text, values) if values else con.execute(text)
-        columns = [d[0] for d in cur.description or []]
-        rows = cur.fetchall()
-    except duckdb.Error as exc:
-        raise QueryError(bigquery_words(str(exc))) from None
-    return QueryResult(columns, rows, text)
-
-
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r'Table with name (\S+?) does not exist'), "Not found: Table {0}"),
-    (re.compile(r'Referenced column "?([^"\s]+)"? not found'), "Unrecognized name: {0}"),
-    (re.compile(r'Referenced table "?([^"\s]+)"? not found'), "Unrecognized name: {0}"),
-    (re.compile(r'Scalar Function with name (\w+) does not exist'), "Function not found: {0}"),
-    (re.compile(r'Aggregate Function with name (\w+) does not exist'), "Function not found: {0}"),
-    (re.compile(r'Parser Error: (.*)'), "Syntax error: {0}"),
-    (re.compile(r'Could not convert string \'(.*?)\' to (\w+)'), "Invalid {1} value: '{0}'"),
-]
-
-
-def bigquery_words(message: str) -> str:
-    first = message.splitlines()[0]
-    for pattern, template in _RULES:
-        m = pattern.search(message)
-        if m:
-            return template.format(*m.groups()) + f" (DuckDB: {first})"
-    return first
-
-
-# -- BigQuery -------------------------------------------------------------------------------
-
-def bigquery_job_config(params: list[Param]) -> Any:
-    from google.cloud import bigquery
-
-    return bigquery.QueryJobConfig(query_parameters=[
-        bigquery.ScalarQueryParameter(p.name, p.type, p.value) for p in params])
-
-
-def run_bigquery(client: Any, sql: str, params: list[Param], default_dataset: str | None) -> QueryResult:
-    from google.api_core import exceptions as gexc
-
-    config = bigquery_job_config(params)
-    if default_dataset:
-        config.default_dataset = default_dataset
-    try:
-        result = client.query(sql, job_config=config).result()
-    except gexc.GoogleAPIError as exc:
-        raise QueryError(getattr(exc, "message", None) or str(exc)) from None
-    columns = [f.name for f in result.schema]
-    return QueryResult(columns, [tuple(row.values()) for row in result], sql)
-
-
-def run_query(sql: str, target: str, params: list[Param] | None = None) -> QueryResult:
-    """Run BigQuery SQL on `target` (bigquery://PROJECT/DATASET or duckdb:///file.duckdb)."""
-    from .tables import parse_target
-
-    params = params or []
-    t = parse_target(target)
-    if t.kind == "duckdb":
-        import duckdb
-
-        try:
-            con = duckdb.connect(t.path, read_only=True)
-        except duckdb.Error as exc:
-            raise QueryError(f"cannot open {t.path}: {str(exc).splitlines()[0]}") from None
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            return run_duckdb(con, sql, params)
-        finally:
-            con.close()
-    from .tables._targets import make_bigquery_client
-
-    client = make_bigquery_client(t.project)
-    try:
-        return run_bigquery(client, sql, params, f"{t.project}.{t.dataset}")
+        return warehouse.query(sql, params or [], options or QueryOptions())
     finally:
-        client.close()
+        warehouse.close()
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -247,8 +117,10 @@ def format_json(result: QueryResult) -> str:
     def default(v: Any) -> Any:
         return _cell(v)
 
+    # Datetimes through `_cell` too (orjson would write `+00:00`; the table output writes `Z`).
     rows = [dict(zip(result.columns, r)) for r in result.rows]
-    return orjson.dumps(rows, default=default, option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps(rows, default=default,
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME).decode()
 
 
 def format_csv(result: QueryResult) -> str:

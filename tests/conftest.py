@@ -70,3 +70,21 @@ def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     _context.clear_context()
     _config.reset()
+
+
+@pytest.fixture(scope="session")
+def vector_registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The registry the record-verdict vectors are judged against (shipped + every_kind)."""
+    from support import vector_schemas
+
+    from shipper.registry import load_registry
+
+    return load_registry(vector_schemas(tmp_path_factory.mktemp("vectors")))
+
+
+@pytest.fixture(scope="session")
+def registry() -> Any:
+    """The shipped registry (schemas/), parsed once."""
+    from shipper.registry import load_registry
+
+    return load_registry(SCHEMAS, full_check=False)

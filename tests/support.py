@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -48,3 +49,47 @@ def load_lambda_handler(lambda_dir: Path, module_name: str) -> ModuleType:
     sys.modules[module_name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+# -- record verdicts: one vector file run by every judge (tests/vectors/README.md) -------------
+
+VECTORS = REPO / "tests" / "vectors"
+
+
+@dataclass(frozen=True)
+class RecordVerdict:
+    id: str
+    table: str
+    record: Any
+    verdict: str  # "fits" | "refused"
+    violations: tuple[tuple[str, str], ...]  # (field, rule), in the judge's order
+    bigquery: str  # "accepts" | "refuses": what BigQuery itself does with the row
+    wire: bool  # False: no JSON or msgpack carries it (only Python judges run it)
+    note: str = ""
+
+
+def record_verdicts() -> list[RecordVerdict]:
+    """Every vector of tests/vectors/record_verdicts.jsonl (read with Python's json: NaN and
+    lone-surrogate escapes are allowed there)."""
+    import json
+
+    out = []
+    for line in (VECTORS / "record_verdicts.jsonl").read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        if "about" in d:
+            continue
+        out.append(RecordVerdict(d["id"], d["table"], d["record"], d["verdict"],
+                                 tuple((f, r) for f, r in d["violations"]), d["bigquery"],
+                                 d.get("wire", True), d.get("note", "")))
+    return out
+
+
+def vector_schemas(into: Path) -> Path:
+    """A registry directory for the vectors: the shipped tables plus tests/vectors/tables."""
+    import shutil
+
+    root = into / "schemas"
+    shutil.copytree(SCHEMAS, root)
+    for table in (VECTORS / "tables").iterdir():
+        shutil.copytree(table, root / table.name)
+    return root

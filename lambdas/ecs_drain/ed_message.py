@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 SERVICE = "AWS Auto Scaling"
@@ -22,6 +23,10 @@ REQUIRED = ("LifecycleHookName", "AutoScalingGroupName", "EC2InstanceId", "Lifec
             "LifecycleTransition", "Service")
 INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 MAX_MESSAGE = 256 * 1024  # SNS and SQS message size limit
+# The messages accepted are at most two levels deep (the re-check's progress object). Deeper JSON
+# is rejected before decoding: Python's decoder raises RecursionError (not ValueError) around a
+# thousand levels, which would escape the record boundary and fail the whole batch.
+MAX_JSON_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class TestNotification:
 
 @dataclass(frozen=True)
 class Rejected:
-    reason: str  # bad_envelope | not_json | not_object | missing_keys | wrong_service | wrong_transition | bad_value
+    reason: str  # bad_envelope | not_json | too_deep | not_object | missing_keys | wrong_service | wrong_transition | bad_value
     detail: str = ""
 
 
@@ -78,16 +83,40 @@ def parse_time(value: Any) -> float | None:
         return None
 
 
+# A JSON string, or an unterminated one up to the end (`"?` always matches: no backtracking, no rescan).
+_STRING = re.compile(r'"(?:[^"\\]+|\\.)*"?')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if JSON `text` nests arrays/objects deeper than `limit` (brackets inside strings do
+    not count). Linear, no recursion, whatever the input."""
+    if text.count("{") + text.count("[") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return bool(brackets) and max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > limit
+
+
+def loads(text: str) -> Any | Rejected:
+    """json.loads within the nesting limit: the value, or why not (never raises)."""
+    if too_deep(text):
+        return Rejected("too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return Rejected("not_json", str(exc)[:200])
+
+
 def parse_lifecycle(message: Any) -> Lifecycle | TestNotification | Rejected:
     """The JSON text of an Auto Scaling notification -> a lifecycle action, a test, or why not."""
     if not isinstance(message, str):
         return Rejected("not_json", f"message is {type(message).__name__}, not text")
     if len(message) > MAX_MESSAGE:
         return Rejected("not_json", f"message of {len(message)} characters")
-    try:
-        doc = json.loads(message)
-    except ValueError as exc:
-        return Rejected("not_json", str(exc)[:200])
+    doc = loads(message)
+    if isinstance(doc, Rejected):
+        return doc
     if not isinstance(doc, dict):
         return Rejected("not_object", f"message is a JSON {type(doc).__name__}")
     if doc.get("Event") == TEST_EVENT:
@@ -162,10 +191,11 @@ def parse_record(record: Any) -> Work | TestNotification | Rejected:
         body = record.get("body")
         if not isinstance(body, str):
             return Rejected("bad_envelope", "SQS record without a text body")
-        try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            return Rejected("not_json", f"SQS body: {str(exc)[:200]}")
+        if len(body) > MAX_MESSAGE:
+            return Rejected("not_json", f"SQS body of {len(body)} characters")
+        doc = loads(body)
+        if isinstance(doc, Rejected):
+            return Rejected(doc.reason, f"SQS body: {doc.detail}")
         if isinstance(doc, dict) and doc.get("kind") == RECHECK_KIND:
             got = parse_lifecycle(doc.get("lifecycle"))
             if not isinstance(got, Lifecycle):

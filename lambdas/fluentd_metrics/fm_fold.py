@@ -20,6 +20,7 @@ from operator import itemgetter, lt, sub
 from typing import Any, NamedTuple
 
 import fm_catalog as cat
+from fm_budget import Budget, Window
 from fm_config import Config
 from fm_lines import _LIMIT, LogEvent, Status, number
 
@@ -66,10 +67,13 @@ class _Plan(NamedTuple):
     keys: tuple[str, ...]  # record keys published as metrics, in record order
     counter_names: tuple[str, ...]
     increase_names: tuple[str, ...]
-    ignored: int  # keys that look like neither a known nor a plausible metric
-    nulls: tuple[str, ...]  # metric-looking keys that were null when the shape was planned
+    ignored: int  # keys not taken: neither known nor plausible, or naming a derived metric
+    nulls: tuple[str, ...]  # metric keys that were null when the shape was planned
     take: Callable[[Any], tuple[Any, ...]]  # record -> the values of keys, in C
     counter_idx: tuple[int, ...]  # positions of the counters in keys
+    reserved: int  # keys naming a derived metric (e.g. retry_count_increase): never taken
+    names: frozenset[str]  # every metric name this plan can publish (keys and increases)
+    checked: bool  # rows of this plan passed _all_valid: each value in [0, 2^360], so every increase is
 
 
 def _getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
@@ -84,7 +88,7 @@ def _getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
 
 def _all_keys(plan: _Plan) -> list[str]:
     """The plan's keys plus those that were null, in a stable order, for the general path."""
-    return list(plan.keys) + [k for k in plan.nulls if k in _KNOWN or cat.UNKNOWN_KEY_RE.match(k)]
+    return list(plan.keys) + list(plan.nulls)
 
 
 Dims = tuple[tuple[str, str], ...]
@@ -97,13 +101,15 @@ class Stats:
     skipped: dict[str, int] = field(default_factory=dict)
     dropped_values: dict[str, int] = field(default_factory=dict)
     ignored_keys: int = 0
+    reserved_keys: int = 0  # keys naming a derived metric, never taken from input
+    over_budget_metrics: int = 0  # distinct metrics (name x dimensions) the budget dropped
     counter_resets: int = 0
 
     def skip(self, reason: str, n: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + n
 
-    def drop(self, reason: str) -> None:
-        self.dropped_values[reason] = self.dropped_values.get(reason, 0) + 1
+    def drop(self, reason: str, n: int = 1) -> None:
+        self.dropped_values[reason] = self.dropped_values.get(reason, 0) + n
 
 
 class _Run:
@@ -131,11 +137,22 @@ class Folder:
     """
 
     def __init__(self, config: Config, now: float, state: dict[tuple[str, str, str], Previous],
-                 log_group: str, log_stream: str, *, columnar: bool = True) -> None:
+                 log_group: str, log_stream: str, *, columnar: bool = True, window: Window | None = None) -> None:
         self.config = config
         self.res = config.storage_resolution
+        self.now = now
+        scope = ",".join(v for k, v in (("LogGroup", log_group), ("LogStream", log_stream))
+                         if any(k in keys for keys in config.dimension_sets))
+        self.budget = Budget(config.max_metrics_per_invocation, config.max_metrics_per_plugin,
+                             config.max_metrics_per_hour, Window() if window is None else window, now,
+                             scope, len(config.dimension_sets))
         self.oldest = now - TWO_WEEKS + WINDOW_MARGIN
         self.newest = now + TWO_HOURS - WINDOW_MARGIN
+        # The same window for a line's own time: its bucket (a multiple of res) is in
+        # [oldest, newest] exactly when the time is in [first bucket >= oldest, last bucket + res).
+        res = self.res
+        self._ts_lo = self.oldest - self.oldest % res + (res if self.oldest % res else 0)
+        self._ts_hi = self.newest - self.newest % res + res
         self.state = state
         self.group = log_group
         self.stream = log_stream
@@ -144,6 +161,8 @@ class Folder:
         self.errors: list[str] = []  # internal errors while folding a plugin's lines (logged by the handler)
         self._runs: dict[str, list[_Run]] = {}  # plugin id -> its runs, in arrival order
         self._status_lines: dict[float, int] = {}  # bucket -> status lines folded (status_lines metric)
+        self._global: dict[float, dict[str, list[Any]]] = {}  # bucket -> metrics without PluginId
+        self._log_names: dict[str, set[str]] = {}  # plugin id -> log metric names it got
         # (bucket, plugin id) -> metric name -> values, in arrival order
         self._acc: dict[tuple[float, str], dict[str, list[Any]]] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
@@ -182,20 +201,20 @@ class Folder:
         if plan is None:
             keys: list[str] = []
             nulls: list[str] = []
-            ignored = unknown = 0
+            ignored = unknown = reserved = 0
             for key in shape:
-                if record[key] is None:  # e.g. retry_count of inputs and filters: not a value
-                    nulls.append(key)
-                elif key in _KNOWN:
-                    keys.append(key)
+                if key in _KNOWN:
+                    (nulls if record[key] is None else keys).append(key)  # null: e.g. retry_count of inputs
                 elif key in _NON_METRIC_KEYS:
                     continue
+                elif cat.is_reserved(key):
+                    reserved += 1
                 elif unknown < cat.MAX_UNKNOWN_KEYS and cat.UNKNOWN_KEY_RE.match(key):
                     unknown += 1
-                    keys.append(key)
+                    (nulls if record[key] is None else keys).append(key)
                 else:
                     ignored += 1
-            plan = _plan_for(tuple(keys), ignored, tuple(nulls))
+            plan = _plan_for(tuple(keys), ignored + reserved, tuple(nulls), reserved)
             if len(self._plans) > 1000:
                 self._plans.clear()
             self._plans[shape] = plan
@@ -212,7 +231,7 @@ class Folder:
         names = tuple(k for k, _ in kept)
         general = self._general_plans.get(names)
         if general is None:
-            general = _plan_for(names, plan.ignored, ())
+            general = _plan_for(names, plan.ignored, (), plan.reserved, checked=False)
             if len(self._general_plans) > 1000:
                 self._general_plans.clear()
             self._general_plans[names] = general
@@ -220,8 +239,7 @@ class Folder:
 
     def add_status(self, st: Status) -> None:
         ts = st.ts
-        bucket = ts - ts % self.res
-        if bucket < self.oldest or bucket > self.newest:
+        if not self._ts_lo <= ts < self._ts_hi:  # (the bucket's window, without a bucket per line)
             self.stats.skip("out_of_window")
             return
         record = st.record
@@ -230,6 +248,8 @@ class Folder:
         values = plan.take(record)  # type: ignore[misc]
         if plan.ignored:
             self.stats.ignored_keys += plan.ignored
+            if plan.reserved:
+                self.stats.reserved_keys += plan.reserved
         if not (_all_valid(values) and (not plan.nulls or _all_null(record, plan.nulls))):
             plan, values = self._general(plan, record)
         runs = self._runs.get(st.plugin_id)
@@ -250,16 +270,20 @@ class Folder:
             self.stats.skip("out_of_window")
             return
         self.stats.log_event_lines += 1
+        if ev.plugin_id == "":  # fluentd's router: no plugin named
+            _append(self._global.setdefault(bucket, {}), cat.GLOBAL_LOG_EVENT_METRICS[ev.event], 1)
+            return
         key = (bucket, ev.plugin_id)
         metrics = self._acc.get(key)
         if metrics is None:
             metrics = self._acc[key] = {}
         name = cat.LOG_EVENT_METRICS[ev.event]
-        have = metrics.get(name)
-        if have is None:
-            metrics[name] = [1.0]
-        else:
-            have.append(1.0)
+        names = self._log_names.setdefault(ev.plugin_id, set())
+        names.add(name)
+        _append(metrics, name, 1)
+        if ev.event == "insert_errors":
+            names.add(cat.INSERT_ERROR_ROWS)
+            _append(metrics, cat.INSERT_ERROR_ROWS, ev.rows)
 
     # -- folding ------------------------------------------------------------------------------
     def _finish(self) -> None:
@@ -269,8 +293,22 @@ class Folder:
         ``errors``), not the batch."""
         runs_by_plugin, self._runs = self._runs, {}
         status_lines = self._status_lines
-        for pid, runs in runs_by_plugin.items():
+        budget = self.budget
+        known = budget.known
+        # plugins this container published lately first: a flood of new ids cannot push them out
+        order = sorted(runs_by_plugin, key=lambda p: not known(p))
+        for pid in order:
+            runs = runs_by_plugin[pid]
             key = (self.group, self.stream, pid)
+            names = runs[0].plan.names
+            if len(runs) == 1 and len(runs[0].ts) == 1 and key not in self.state:
+                names = frozenset(runs[0].plan.keys)  # one line, no previous value: no increase to publish
+            if len(runs) > 1 or pid in self._log_names:
+                names = names.union(*(run.plan.names for run in runs[1:]), self._log_names.get(pid, ()))
+            kept = budget.admit(pid, names)
+            if not kept and names:  # nothing of this plugin fits: its lines are not folded at all
+                self.stats.skip("over_budget", sum(len(run.ts) for run in runs))
+                continue
             prev = self.state.get(key)
             out: dict[float, dict[str, list[Any]]] = {}
             counts: dict[float, int] = {}  # bucket -> status lines
@@ -281,6 +319,10 @@ class Folder:
                 self.stats.skip("internal_error", sum(len(run.ts) for run in runs))
                 self.errors.append(f"plugin {pid}: {type(exc).__name__}: {exc}"[:300])
                 continue
+            if len(kept) < len(names):  # over its budget: only the admitted names
+                for metrics in out.values():
+                    for name in [n for n in metrics if n not in kept]:
+                        del metrics[name]
             for bucket, n in counts.items():
                 status_lines[bucket] = status_lines.get(bucket, 0) + n
                 self.stats.status_lines += n
@@ -335,10 +377,15 @@ class Folder:
                 if min(d) < 0:
                     restarts.update(compress(range(len(d)), map(lt, d, repeat(0))))
             if restarts:  # a counter went down: fluentd restarted, that line's increases are its values
-                self.stats.counter_resets += len(restarts)
                 for r in restarts:
                     for d, c in zip(diffs, ccols):
                         d[r] = c[r + 1]
+            if not plan.checked and any(min(d) < 0 or max(d) > _LIMIT for d in diffs):
+                # values from the general path (negative, or up to ±2^360): an increase beyond
+                # what CloudWatch takes; the line-by-line path drops and counts exactly those
+                return self._fold_rows(ts, ccols, cnames, inc_names, prev, out)
+            if restarts:
+                self.stats.counter_resets += len(restarts)
             for bucket, i, j in spans:
                 lo = i or 1  # line 0's increase was added above
                 if lo >= j:
@@ -351,7 +398,11 @@ class Folder:
                     else:
                         have.extend(d[lo - 1:j - 1])
             return (ts[-1], cnames, tuple(c[-1] for c in ccols))
-        for r in range(1, n):
+        return self._fold_rows(ts, ccols, cnames, inc_names, prev, out, start=1)
+
+    def _fold_rows(self, ts: list[float], ccols: list[Any], cnames: tuple[str, ...], inc_names: tuple[str, ...],
+                   prev: Previous | None, out: dict[float, dict[str, list[Any]]], start: int = 1) -> Previous | None:
+        for r in range(start, len(ts)):
             inc, prev = self._increase_row(prev, ts[r], cnames, tuple(c[r] for c in ccols), inc_names)
             if inc is not None:
                 self._add_row(out, ts[r], inc)
@@ -390,6 +441,12 @@ class Folder:
                     if both:
                         out = (tuple(k + cat.INCREASE_SUFFIX for k, _, _ in both),
                                [v if restart else v - o for _, v, o in both])
+        if out is not None and out[1] and (min(out[1]) < 0 or max(out[1]) > _LIMIT):
+            # From -2^360 to 2^360 is an increase of 2^361: beyond what CloudWatch takes (and
+            # negative counters are not fluentd's). Such increases are dropped and counted.
+            good = [(k, v) for k, v in zip(*out) if 0 <= v <= _LIMIT]
+            self.stats.drop("increase_out_of_range", len(out[1]) - len(good))
+            out = (tuple(k for k, _ in good), [v for _, v in good]) if good else None
         return out, (ts, names, values)
 
     def _add_row(self, out: dict[float, dict[str, list[Any]]], ts: float,
@@ -407,6 +464,7 @@ class Folder:
         """Per (minute, dimensions), in time order: every metric with all its values (one per line
         that reported it, unfolded)."""
         self._finish()
+        self._budget_log_only()
         unit_of = _unit_cache
         entries: list[tuple[tuple[float, Dims], list[tuple[str, str, list[Any]]]]] = []
         for (bucket, pid), metrics in self._acc.items():
@@ -416,14 +474,47 @@ class Folder:
                 if unit is None:
                     unit = unit_of[name] = cat.unit_of(name)
                 out.append((name, unit, values))
+            if not out:
+                continue
             for dims in self._plugin_dims(pid):
                 entries.append(((bucket, dims), out))
+        glob: dict[float, list[tuple[str, str, list[Any]]]] = {}
         for bucket, n in self._status_lines.items():
+            glob[bucket] = [(cat.STATUS_LINES, "Count", [1] * n)]
+        over = self.budget.dropped_metrics
+        self.stats.over_budget_metrics = over
+        if over:
+            now = self.now - self.now % self.res
+            _append(self._global.setdefault(now, {}), cat.OVER_BUDGET, over)
+        for bucket, metrics in self._global.items():
+            glob.setdefault(bucket, []).extend((name, "Count", values) for name, values in metrics.items())
+        for bucket, out in glob.items():
             for dims in self._global_dims:
-                entries.append(((bucket, dims), [(cat.STATUS_LINES, "Count", [1.0] * n)]))
+                entries.append(((bucket, dims), out))
         entries.sort(key=itemgetter(0))
         for (bucket, dims), out in entries:
             yield bucket, dims, out
+
+    def _budget_log_only(self) -> None:
+        """Log counts of plugins that sent no status line in this batch go through the budget
+        too (a flood of warn lines naming made-up plugins is no cheaper to publish)."""
+        budget = self.budget
+        trimmed: dict[str, set[str]] = {}
+        for pid, names in self._log_names.items():
+            kept = budget.admit(pid, names)
+            if not names <= kept:
+                trimmed[pid] = kept
+        if not trimmed:
+            return
+        for (_bucket, pid), metrics in self._acc.items():
+            kept = trimmed.get(pid)
+            if kept is not None:
+                for name in [n for n in metrics if n not in kept and n in cat.LOG_METRICS]:
+                    if name != cat.INSERT_ERROR_ROWS:  # (its lines are the log_insert_errors lines)
+                        n = len(metrics[name])
+                        self.stats.log_event_lines -= n
+                        self.stats.skip("over_budget", n)
+                    del metrics[name]
 
     def datums(self) -> list[Datum]:
         """The folded data points: repeated values become Values/Counts; a metric with more than
@@ -445,10 +536,20 @@ class Folder:
         return result
 
 
-def _plan_for(keys: tuple[str, ...], ignored: int, nulls: tuple[str, ...]) -> _Plan:
+def _plan_for(keys: tuple[str, ...], ignored: int, nulls: tuple[str, ...], reserved: int,
+              checked: bool = True) -> _Plan:
     counters = tuple(i for i, k in enumerate(keys) if k in cat.COUNTERS)
-    return _Plan(keys, tuple(keys[i] for i in counters), tuple(keys[i] + cat.INCREASE_SUFFIX for i in counters),
-                 ignored, nulls, _getter(keys), counters)
+    increases = tuple(keys[i] + cat.INCREASE_SUFFIX for i in counters)
+    return _Plan(keys, tuple(keys[i] for i in counters), increases, ignored, nulls, _getter(keys), counters,
+                 reserved, frozenset(keys + increases), checked)
+
+
+def _append(metrics: dict[str, list[Any]], name: str, value: Any) -> None:
+    have = metrics.get(name)
+    if have is None:
+        metrics[name] = [value]
+    else:
+        have.append(value)
 
 
 def _spans(ts: list[float], res: int) -> list[tuple[float, int, int]]:

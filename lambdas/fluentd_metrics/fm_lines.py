@@ -17,7 +17,8 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from itertools import accumulate
+from typing import Any, NamedTuple
 
 # date, time, optional fraction, optional zone; then either "<tag>: {" or "[level]: ".
 _HEAD = (
@@ -27,24 +28,44 @@ _HEAD = (
 _STATUS_RE = re.compile(_HEAD + r"([^\s\[\]]+): (\{.*)\Z", re.DOTALL)
 _LOG_RE = re.compile(_HEAD + r"\[(trace|debug|info|warn|error|fatal)\]: (?:#\d+ )?(?:\[([^\]\s]{1,255})\] )?(.*)\Z", re.DOTALL)
 
-# fluentd's own messages that are counted, as (substring, event name). Order matters only for
-# lines that would match two: none of these do.
+# fluentd's own messages that are counted, as (the message's start, event name). The message is
+# what follows "[level]: #N [plugin_id] ", verbatim from fluentd 1.19.3 and fluent-plugin-bigquery
+# 3.3.2 (tests/fixtures/fluentd/). Matched at the start only: an error text quoted inside another
+# line ("error=\"...insert errors...\"") is not that event. First match wins, so "retry succeeded
+# by secondary" comes before "retry succeeded".
 LOG_EVENTS: tuple[tuple[str, str], ...] = (
-    ("failed to flush the buffer", "flush_failed"),
+    ("failed to flush the buffer", "flush_failed"),  # also "... buffer chunk, timeout to commit." and "... with secondary output."
+    ("retry succeeded by secondary", "to_secondary"),
     ("retry succeeded", "retry_succeeded"),
+    ("got unrecoverable error in primary. Skip retry and flush chunk to secondary", "to_secondary"),
     ("Hit limit for retries", "retry_limit_hit"),
     ("failed to write data into buffer by buffer overflow", "buffer_overflow"),
     ("buffer flush took longer time than", "slow_flush"),
+    ("insert errors ", "insert_errors"),
+    ("send an error event stream to @ERROR", "error_event"),
+    ("send an error event to @ERROR", "error_event"),
+    ("dump an error event", "error_event"),
 )
+_EVENT_RE = re.compile("|".join(f"({re.escape(needle)})" for needle, _ in LOG_EVENTS))
+_EVENT_OF_GROUP = {i + 1: name for i, (_, name) in enumerate(LOG_EVENTS)}
+# Events that fluentd logs without a plugin id (its router's lines): counted without PluginId.
+GLOBAL_EVENTS = frozenset({"error_event"})
 _PLUGIN_ID_IN_MSG = re.compile(r'plugin_id="([^"\s]{1,255})"')
+# One per row in fluent-plugin-bigquery's insert_errors dump (InsertError ... @index=N>).
+_INSERT_ERROR_ROW = "@index="
+
+# JSON nesting allowed in a status line's body. monitor_agent's records are two levels deep
+# (buffer_timekeys, retry); anything deeper is not fluentd's, and is rejected before decoding
+# (Python's decoder would raise RecursionError around a thousand levels).
+MAX_JSON_DEPTH = 32
 
 MAX_LINE_CHARS = 256 * 1024  # CloudWatch Logs events are at most 256 KB; anything longer is not fluentd's
 _PLUGIN_ID_RE = re.compile(r"[\x21-\x7e]{1,255}\Z")  # printable ASCII: a valid dimension value
 
 
-@dataclass(slots=True)  # not frozen: a frozen __init__ costs ~1 µs a line
-class Status:
-    """One monitor_agent event: which plugin, when, and its raw key/values."""
+class Status(NamedTuple):
+    """One monitor_agent event: which plugin, when, and its raw key/values. A NamedTuple, made
+    by one C call per line (`_new_status`): a dataclass __init__ is a Python frame, 10,000 a batch."""
 
     ts: float  # epoch seconds, from the line itself
     tag: str
@@ -52,13 +73,17 @@ class Status:
     record: dict[str, Any]
 
 
+_new_status = tuple.__new__
+
+
 @dataclass(slots=True)
 class LogEvent:
     """One counted fluentd log line (e.g. a failed flush) for one plugin."""
 
     ts: float
-    plugin_id: str
+    plugin_id: str  # "" for GLOBAL_EVENTS
     event: str  # one of LOG_EVENTS' names
+    rows: int = 0  # insert_errors: the rows the line names
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +145,17 @@ def parse_line(line: str) -> Status | LogEvent | Skip:
         return Skip("not_text")
     if len(line) > MAX_LINE_CHARS:
         return Skip("too_long")
+    # The common case first: a status line whose time text was seen before (all lines of one
+    # monitor_agent tick share it; it was checked when cached, so the line is no blank, comment
+    # or backtrace line). A line end after the JSON is allowed by _record.
+    colon = line.find(": {")
+    if colon >= 20:
+        sp = line.rfind(" ", 0, colon)
+        ts = _ts_cache.get(line[:sp]) if sp >= 19 else None
+        if ts is not None:
+            tag = line[sp + 1:colon]
+            if "[" not in tag and "]" not in tag:
+                return _record(ts, tag, line[colon + 2:])
     if line[-1:] in ("\n", "\r"):  # (no copy of the usual line without a line end)
         line = line.rstrip("\r\n")
     if not line or line.isspace():
@@ -170,6 +206,13 @@ def _status_fast(line: str) -> Status | Skip | None:
 
 
 def _record(ts: float, tag: str, body: str) -> Status | Skip:
+    # Depth is at most 1 + the brackets after the first: a body with no other "{" and at most one
+    # "[" (fluentd's: buffer_timekeys) is 2 deep at most, which two `in` tests decide at memchr
+    # speed (str.find and str.count parse their arguments: several times the cost). Only other
+    # bodies are counted, and only those with many brackets are scanned.
+    if ("[" in body.partition("[")[2] or "{" in body[1:]) and \
+            body.count("{") + body.count("[") > MAX_JSON_DEPTH and too_deep(body, MAX_JSON_DEPTH):
+        return Skip("too_deep")
     try:
         # the decoder's C scanner itself: json.loads without its two Python wrappers (10,000
         # calls a batch). It raises StopIteration when no JSON value starts at 0.
@@ -189,7 +232,7 @@ def _record(ts: float, tag: str, body: str) -> Status | Skip:
         if len(_good_plugin_ids) > 4096:
             _good_plugin_ids.clear()
         _good_plugin_ids.add(plugin_id)
-    return Status(ts, tag, plugin_id, record)
+    return _new_status(Status, (ts, tag, plugin_id, record))
 
 
 _good_plugin_ids: set[str] = set()
@@ -204,21 +247,41 @@ def _status(m: re.Match[str]) -> Status | Skip:
 
 def _log_event(m: re.Match[str]) -> LogEvent | Skip:
     message = m.group(11)
-    for needle, name in LOG_EVENTS:
-        if needle in message:
-            break
-    else:
+    found = _EVENT_RE.match(message)
+    if found is None:
         return Skip("other_log_line")
-    plugin_id = m.group(10)
-    if plugin_id is None:
-        found = _PLUGIN_ID_IN_MSG.search(message)
-        plugin_id = found.group(1) if found else None
-    if plugin_id is None or not _PLUGIN_ID_RE.match(plugin_id):
-        return Skip("log_line_without_plugin_id")
+    name = _EVENT_OF_GROUP[found.lastindex]  # type: ignore[index]
+    if name in GLOBAL_EVENTS:
+        plugin_id = ""
+    else:
+        plugin_id = m.group(10)
+        if plugin_id is None:
+            in_msg = _PLUGIN_ID_IN_MSG.search(message)
+            plugin_id = in_msg.group(1) if in_msg else None
+        if plugin_id is None or not _PLUGIN_ID_RE.match(plugin_id):
+            return Skip("log_line_without_plugin_id")
     ts = _epoch(m.groups())
     if ts is None:
         return Skip("bad_time")
+    if name == "insert_errors":
+        return LogEvent(ts, plugin_id, name, message.count(_INSERT_ERROR_ROW))
     return LogEvent(ts, plugin_id, name)
+
+
+# A JSON string, or an unterminated one up to the end: `"?` always matches, so the engine never
+# backtracks and never rescans (a pattern that fails on an unterminated string would restart at
+# every quote: quadratic on hostile input).
+_STRING = re.compile(r'"(?:[^"\\]+|\\.)*"?')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def too_deep(text: str, limit: int) -> bool:
+    """True if JSON `text` nests arrays/objects deeper than `limit` (brackets inside strings do
+    not count). Linear, in C-level steps (regex, map, accumulate): no recursion, whatever the
+    input."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return bool(brackets) and max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > limit
 
 
 def number(value: Any) -> float | None | bool:

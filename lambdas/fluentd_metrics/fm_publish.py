@@ -9,7 +9,9 @@ Limits respected (PutMetricData / MetricDatum reference; EMF specification):
 from __future__ import annotations
 
 import json
+import math
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,32 +88,92 @@ def batches(datums: Sequence[Datum]) -> list[list[Datum]]:
 
 @dataclass
 class ApiResult:
-    calls: int = 0
-    retries: int = 0
-    failed_calls: int = 0
-    failed: list[Datum] = field(default_factory=list)
+    calls: int = 0  # PutMetricData calls made (each with one or more attempts)
+    retries: int = 0  # attempts after the first
+    failed_calls: int = 0  # calls whose last attempt failed
+    skipped_calls: int = 0  # batches never sent: no time left before the deadline, or CloudWatch unreachable
+    unreachable: bool = False  # an attempt found no answer (connect/read timeout, connection refused)
+    failed: list[Datum] = field(default_factory=list)  # the datums of failed and skipped calls
     errors: list[str] = field(default_factory=list)
 
 
-def publish_api(client: Any, namespace: str, datums: Sequence[Datum], resolution: int) -> ApiResult:
-    """One PutMetricData per batch. botocore (standard retry mode) retries throttling and 5xx
-    with exponential backoff and jitter; a batch that still fails is kept in ``failed`` and the
-    other batches still go out."""
+# What botocore's "standard" retry mode retries (botocore/retries/standard.py and its docs:
+# throttling error codes, transient errors, HTTP 500/502/503/504), done here so that each attempt
+# and each backoff can be held to the invocation's deadline.
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException"})
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+                             "InternalFailure", "ServiceUnavailable"})
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+BACKOFF_BASE = 0.5  # seconds; full jitter: a random delay up to BASE * 2^(attempt-1), at most MAX
+BACKOFF_MAX = 20.0
+
+
+def classify(exc: BaseException) -> tuple[bool, bool]:
+    """(worth another attempt, CloudWatch did not answer at all) for a failed attempt."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # timeouts, refused, reset
+        return True, True
+    if isinstance(exc, ClientError):
+        resp = exc.response or {}
+        code = str(resp.get("Error", {}).get("Code", ""))
+        status = resp.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return code in THROTTLING_CODES or code in TRANSIENT_CODES or status in TRANSIENT_STATUS, False
+    return False, False
+
+
+def publish_api(client: Any, namespace: str, datums: Sequence[Datum], resolution: int, *,
+                deadline: float = math.inf, attempt_seconds: float = 0.0, max_attempts: int = 5,
+                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], Any] | None = None,
+                rand: Callable[[], float] | None = None) -> ApiResult:
+    """One PutMetricData per batch, each attempt started only if it can end before `deadline`
+    (a `clock()` time; `attempt_seconds` is the longest an attempt can take: the client's
+    connect and read timeouts plus a margin). Throttling, 5xx and network errors are retried
+    with full-jitter backoff, up to `max_attempts` and only while the deadline allows.
+
+    A batch that fails for good (or is never sent) is kept in ``failed`` for the caller's EMF
+    fallback. Once CloudWatch does not answer at all, the remaining batches are not tried: each
+    would wait out its timeouts too. A call that fails for another reason (e.g. a rejected
+    value) does not stop the others."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if rand is None:
+        import random  # api mode only: EMF mode's cold start does not pay for it
+
+        rand = random.random
+    sleep = sleep or time.sleep
     res = ApiResult()
     for batch in batches(datums):
-        try:
-            resp = client.put_metric_data(Namespace=namespace,
-                                          MetricData=[to_api(d, resolution) for d in batch])
-            res.retries += int(resp.get("ResponseMetadata", {}).get("RetryAttempts", 0))
-        except (BotoCoreError, ClientError) as exc:
-            res.failed_calls += 1
+        if res.unreachable or clock() + attempt_seconds > deadline:
+            res.skipped_calls += 1
             res.failed.extend(batch)
-            res.errors.append(f"{type(exc).__name__}: {exc}"[:500])
-            meta = getattr(exc, "response", {}) or {}
-            res.retries += int(meta.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+            continue
+        data = [to_api(d, resolution) for d in batch]
         res.calls += 1
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                client.put_metric_data(Namespace=namespace, MetricData=data)
+                break
+            except (BotoCoreError, ClientError) as exc:
+                retry, unreachable = classify(exc)
+                delay = rand() * min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1))
+                if retry and attempt < max_attempts and clock() + delay + attempt_seconds <= deadline:
+                    res.retries += 1
+                    sleep(delay)
+                    continue
+                res.unreachable = res.unreachable or unreachable
+                res.failed_calls += 1
+                res.failed.extend(batch)
+                why = "" if not retry or attempt >= max_attempts else " (no time left before the deadline)"
+                res.errors.append(f"{type(exc).__name__} after {attempt} attempt(s){why}: {exc}"[:500])
+                break
     return res
 
 
@@ -136,9 +198,28 @@ def emf_from_series(namespace: str, series: Iterable[tuple[float, Dims, list[tup
     at most 100 metrics per document and 100 values per metric (the rest go to further
     documents with the same timestamp and dimensions)."""
     docs: list[dict[str, Any]] = []
+    defs = _definitions.get(resolution)
+    if defs is None:
+        defs = _definitions[resolution] = {}
     for ts, dims, metrics in series:
         if len(dims) > EMF_MAX_DIMENSIONS:
             raise ValueError("more than 30 dimension keys")
+        if len(metrics) <= EMF_MAX_METRICS and all(len(v) <= EMF_MAX_VALUES for _, _, v in metrics):
+            # The usual case, one document: metric definitions shared between documents (the
+            # encoder only reads them), no search for a document with room.
+            definitions = []
+            for name, unit, _ in metrics:
+                d = defs.get((name, unit))
+                if d is None:
+                    d = defs[(name, unit)] = {"Name": name, "Unit": unit, **({"StorageResolution": 1} if resolution == 1 else {})}
+                definitions.append(d)
+            doc: dict[str, Any] = {"_aws": {"Timestamp": int(ts * 1000), "CloudWatchMetrics": [
+                {"Namespace": namespace, "Dimensions": [[k for k, _ in dims]], "Metrics": definitions}]}}
+            doc.update(dims)
+            for name, _, values in metrics:
+                doc[name] = values[0] if len(values) == 1 else values
+            docs.append(doc)
+            continue
         open_docs: list[dict[str, Any]] = []
         for name, unit, values in metrics:
             for i in range(0, len(values), EMF_MAX_VALUES):
@@ -160,6 +241,9 @@ def emf_from_series(namespace: str, series: Iterable[tuple[float, Dims, list[tup
                 target[name] = part[0] if len(part) == 1 else part
         docs.extend(open_docs)
     return docs
+
+
+_definitions: dict[int, dict[tuple[str, str], dict[str, Any]]] = {}  # resolution -> (name, unit) -> definition
 
 
 def write_emf(docs: Iterable[dict[str, Any]], write: Callable[[str], Any] | None = None) -> int:

@@ -22,17 +22,28 @@ import zlib
 from typing import Any
 
 import fm_publish
+from fm_budget import Window
 from fm_config import Config
 from fm_fold import Folder, Previous
 from fm_lines import LogEvent, Status, parse_line
 
 CLOCK = time.time  # "now" for CloudWatch's timestamp window; tests set it to replay old fixtures
+MONOTONIC = time.monotonic  # for deadlines and the cooldown
 MAX_LOGGED_SKIPS = 10  # per invocation: enough to diagnose, bounded under a flood of garbage
+# Without a Lambda context (a local run, a test): the remaining time assumed, the Terraform
+# module's default function timeout.
+DEFAULT_REMAINING_MS = 60_000
+# An attempt's longest time beyond the connect and read timeouts: signing, sending the body.
+ATTEMPT_MARGIN_SECONDS = 1.0
 
 _config: Config | None = None
 _client: Any = None
 # Last counter values per (log group, log stream, plugin id), kept while this container is warm.
 _state: dict[tuple[str, str, str], Previous] = {}
+# The cardinality budget's count of this clock hour (fm_budget), kept while this container is warm.
+_window = Window()
+# Until when (MONOTONIC) PutMetricData is not tried: CloudWatch did not answer a moment ago.
+_api_down_until = 0.0
 
 
 class MetricsPublishError(RuntimeError):
@@ -48,15 +59,18 @@ def config() -> Config:
 
 def reset() -> None:
     """Forget settings, client and carried state, as a cold start would (tests, benchmarks)."""
-    global _config, _client
+    global _config, _client, _window, _api_down_until
     _config = None
     _client = None
     _state.clear()
+    _window = Window()
+    _api_down_until = 0.0
 
 
 def client(cfg: Config) -> Any:
-    """The CloudWatch client, created once per container. botocore's standard retry mode backs
-    off exponentially with jitter on throttling (Throttling, 429) and 5xx.
+    """The CloudWatch client, created once per container, with one attempt per call and short
+    timeouts: fm_publish.publish_api retries (throttling, 5xx, network) itself, so that every
+    attempt and every backoff fits the invocation's deadline.
 
     botocore's client-side parameter validation is off: it walked every value again and cost
     more CPU than the rest of the handler, and the data points are built valid here (names and
@@ -71,8 +85,8 @@ def client(cfg: Config) -> Any:
         from fm_serialize import install
 
         _client = install(boto3.client("cloudwatch", config=BotoConfig(
-            retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
-            connect_timeout=5, read_timeout=15, parameter_validation=False,
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout, parameter_validation=False,
             disable_request_compression=True)))  # fm_serialize gzips, at a cheaper level
     return _client
 
@@ -90,6 +104,17 @@ def _log(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
 
 
+def remaining_seconds(context: Any) -> float:
+    """The invocation's time left (Lambda's context), or DEFAULT_REMAINING_MS without one."""
+    get = getattr(context, "get_remaining_time_in_millis", None)
+    if get is None:
+        return DEFAULT_REMAINING_MS / 1000
+    try:
+        return max(0.0, float(get()) / 1000)
+    except (TypeError, ValueError):
+        return DEFAULT_REMAINING_MS / 1000
+
+
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     # A batch allocates a dict per line and frees it by reference counting (nothing here makes
     # reference cycles); the cyclic collector would only re-scan them: about a fifth of the CPU
@@ -97,33 +122,46 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _handle(event)
+        return _handle(event, MONOTONIC() + remaining_seconds(context))
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _handle(event: Any) -> dict[str, Any]:
+def _text(value: Any, limit: int = 512) -> str:
+    """A payload field as text, or "" (never str() of a container: its repr recurses)."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _handle(event: Any, end: float) -> dict[str, Any]:
+    """`end`: the MONOTONIC time at which Lambda stops this invocation."""
+    global _api_down_until
     started, cpu_started = time.perf_counter(), time.thread_time()
     cfg = config()
     summary: dict[str, Any] = {"msg": "fluentd_metrics summary", "level": "info", "mode": cfg.mode}
     try:
         payload = decode(event)
-    except (KeyError, TypeError, ValueError, binascii.Error, OSError, EOFError, zlib.error) as exc:
-        # A payload that cannot be decoded will not decode on a retry either: log, do not raise.
-        summary.update(level="error", error=f"undecodable event: {type(exc).__name__}: {exc}"[:300])
+    except RecursionError:
+        # JSON nested deeper than the decoder goes (a valid payload is three levels deep):
+        # rejected, logged, counted; a retry would fail the same way.
+        summary.update(level="error", rejected="too_deep", error="undecodable event: JSON nested too deep")
         return _finish(summary, started, cpu_started)
-    kind = payload.get("messageType")
+    except (KeyError, TypeError, ValueError, binascii.Error, OSError, EOFError, zlib.error, MemoryError) as exc:
+        # A payload that cannot be decoded will not decode on a retry either: log, do not raise.
+        summary.update(level="error", rejected="undecodable",
+                       error=f"undecodable event: {type(exc).__name__}: {exc}"[:300])
+        return _finish(summary, started, cpu_started)
+    kind = _text(payload.get("messageType"), 100)
     summary["message_type"] = kind
     if kind != "DATA_MESSAGE":
         # CONTROL_MESSAGE: CloudWatch Logs checking that the destination is reachable.
         summary["lines"] = 0
         return _finish(summary, started, cpu_started)
-    group = str(payload.get("logGroup") or "")[:512]
-    stream = str(payload.get("logStream") or "")[:512]
+    group = _text(payload.get("logGroup"))
+    stream = _text(payload.get("logStream"))
     summary.update(log_group=group, log_stream=stream)
     state = _state if cfg.carry_state else {}
-    folder = Folder(cfg, CLOCK(), state, group or "-", stream or "-")
+    folder = Folder(cfg, CLOCK(), state, group or "-", stream or "-", window=_window)
     stats = folder.stats
     lines = 0
     logged = 0
@@ -164,15 +202,33 @@ def _handle(event: Any) -> dict[str, Any]:
     summary.update(lines=lines, status_lines=stats.status_lines, log_event_lines=stats.log_event_lines,
                    skipped=sum(stats.skipped.values()), skipped_by_reason=dict(sorted(stats.skipped.items())),
                    dropped_values=stats.dropped_values, ignored_keys=stats.ignored_keys,
+                   reserved_keys=stats.reserved_keys, over_budget_metrics=stats.over_budget_metrics,
                    counter_resets=stats.counter_resets, metrics=n_metrics,
                    values=n_values, api_calls=0, api_retries=0, emf_lines=0)
+    if stats.over_budget_metrics:
+        over = sorted(folder.budget.dropped.items(), key=lambda kv: -len(kv[1]))[:MAX_LOGGED_SKIPS]
+        _log({"msg": "metrics over budget", "level": "warning", "dropped_metrics": stats.over_budget_metrics,
+              "plugins": {pid[:100]: len(names) for pid, names in over}})
     failure: str | None = None
     if cfg.mode == "emf":
         summary["emf_lines"] = fm_publish.write_emf(
             fm_publish.emf_from_series(cfg.namespace, series, cfg.storage_resolution))
     elif datums:
-        res = fm_publish.publish_api(client(cfg), cfg.namespace, datums, cfg.storage_resolution)
-        summary.update(api_calls=res.calls, api_retries=res.retries, failed_calls=res.failed_calls)
+        if MONOTONIC() < _api_down_until:
+            # CloudWatch did not answer a moment ago: do not wait out the timeouts again.
+            res = fm_publish.ApiResult(skipped_calls=len(fm_publish.batches(datums)), failed=list(datums))
+            res.errors.append("PutMetricData not tried: CloudWatch did not answer within the last "
+                              f"{cfg.api_cooldown:g} s (METRICS_API_COOLDOWN_SECONDS)")
+            summary["api_skipped"] = "cooldown"
+        else:
+            res = fm_publish.publish_api(
+                client(cfg), cfg.namespace, datums, cfg.storage_resolution,
+                deadline=end - cfg.deadline_reserve, max_attempts=cfg.max_attempts,
+                attempt_seconds=cfg.connect_timeout + cfg.read_timeout + ATTEMPT_MARGIN_SECONDS, clock=MONOTONIC)
+            if res.unreachable:
+                _api_down_until = MONOTONIC() + cfg.api_cooldown
+        summary.update(api_calls=res.calls, api_retries=res.retries, failed_calls=res.failed_calls,
+                       skipped_calls=res.skipped_calls)
         if res.failed:
             summary.update(level="error", errors=res.errors[:5], failed_metrics=len(res.failed))
             if cfg.on_api_failure == "emf":
@@ -181,7 +237,8 @@ def _handle(event: Any) -> dict[str, Any]:
                 summary["emf_fallback_lines"] = fm_publish.write_emf(
                     fm_publish.emf_documents(cfg.namespace, res.failed, cfg.storage_resolution))
             else:
-                failure = f"{res.failed_calls} of {res.calls} PutMetricData call(s) failed"
+                failure = (f"{res.failed_calls} of {res.calls} PutMetricData call(s) failed, "
+                           f"{res.skipped_calls} not sent")
     _finish(summary, started, cpu_started)
     if failure:
         raise MetricsPublishError(failure)

@@ -11,7 +11,9 @@ from ..cli import CliError
 def register(groups: Any) -> None:
     p = groups.add_parser("alarms", help="create or update fluentd's CloudWatch alarms",
                           description="CloudWatch alarms on the metrics lambdas/fluentd_metrics publishes: "
-                                      "retries rising, queued bytes, buffer space, and no status lines at all.")
+                                      "per output retries rising, queued bytes, buffer space, chunks dropped, "
+                                      "BigQuery insert errors and chunks written to <secondary>; and no status "
+                                      "lines at all, records sent to @ERROR, metrics over budget.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, func, text in (

@@ -27,13 +27,14 @@ def register(groups: Any) -> None:
                    help=f"the file to write or check (default: {CONFIG_PATH} in the project root; "
                         "'-' prints to stdout)")
     r.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+                   help="the schemas/ directory (default: SHIPPER_REGISTRY, else ./schemas here or "
+                        "in the nearest parent, else the packaged one)")
     r.set_defaults(func=cmd_render)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .._generated import project_root
-    from ..targets.fluentd import render
+    from ..render.fluentd import render
+    from ._common import writable_root
     from .schemas import _checked
 
     registry = _checked(args)
@@ -46,7 +47,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             raise CliError("--check needs a file, not '-'")
         sys.stdout.write(text)
         return 0
-    path = args.output or project_root(registry) / CONFIG_PATH
+    path = args.output or writable_root(args, registry, None) / CONFIG_PATH
     current = path.read_text(encoding="utf-8") if path.exists() else None
     if args.check:
         if current != text:

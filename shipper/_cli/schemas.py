@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CliError
+from ._common import REGISTRY_HELP, checked_registry, writable_root
 
 
 def register(groups: Any) -> None:
@@ -21,7 +22,7 @@ def register(groups: Any) -> None:
                        description="Validate every file against the Draft 2020-12 meta-schema and "
                                    "logbridge's BigQuery rules; one line per problem.")
     c.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+                   help=REGISTRY_HELP)
     c.set_defaults(func=cmd_check)
 
     g = sub.add_parser("generate", help="write every generated file (BigQuery schemas, docs, fluentd config)",
@@ -30,7 +31,7 @@ def register(groups: Any) -> None:
     g.add_argument("--check", action="store_true", help="compare only; exit 1 if a file differs")
     g.add_argument("--root", type=Path, default=None, help="project root to write into (default: the registry's parent)")
     g.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+                   help=REGISTRY_HELP)
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("diff", help="compare two versions of a table schema",
@@ -39,25 +40,19 @@ def register(groups: Any) -> None:
     d.add_argument("old", type=Path)
     d.add_argument("new", type=Path)
     d.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+                   help=REGISTRY_HELP)
     d.set_defaults(func=cmd_diff)
 
     s = sub.add_parser("docs", help="print the Markdown column docs",
                        description="Print the Markdown docs of every table and column.")
     s.add_argument("--registry", type=Path, default=None,
-                   help="the schemas/ directory (default: SHIPPER_REGISTRY or the project's)")
+                   help=REGISTRY_HELP)
     s.set_defaults(func=cmd_docs)
 
 
 def _checked(args: argparse.Namespace):
-    from ..registry import check
-
-    registry, problems = check(args.registry)
-    if problems:
-        for p in problems:
-            print(p, file=sys.stderr)
-        raise CliError(f"{len(problems)} problem(s) in the registry at {registry.root}")
-    return registry
+    """The registry (found as `_common` says, announced on stderr), fully checked."""
+    return checked_registry(args)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -68,10 +63,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .._generated import generated_files, project_root
+    from .._generated import generated_files
 
     registry = _checked(args)
-    root = args.root or project_root(registry)
+    root = writable_root(args, registry, args.root)
     stale = []
     for g in generated_files(registry):
         path = root / g.path
@@ -114,6 +109,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     old = _load_table_file(args.old, args.registry)
     new = _load_table_file(args.new, args.registry)
+    if old.name != new.name:
+        raise CliError(f"{args.old} is table {old.name!r} and {args.new} is table {new.name!r}: "
+                       "diff compares two versions of one table")
     changes = compare_tables(old, new)
     if not changes:
         print("no changes")
@@ -129,7 +127,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from ..targets.docs import registry_markdown
+    from ..render.docs import registry_markdown
 
     sys.stdout.write(registry_markdown(_checked(args)))
     return 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..cli import CliError
+from ._common import REGISTRY_HELP, checked_registry, one_line_errors, target_url
 
 
 def register(groups: Any) -> None:
@@ -17,7 +17,8 @@ def register(groups: Any) -> None:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, func, text in (
-        ("plan", cmd_plan, "show what apply would change; exit 1 if a change would be rejected"),
+        ("plan", cmd_plan, ("show what apply would change (changes nothing, creates no file); "
+                           "exit 1 if a change would be rejected")),
         ("apply", cmd_apply, "create missing tables and make the allowed changes; refuse the rest (exit 1)"),
     ):
         c = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
@@ -25,32 +26,30 @@ def register(groups: Any) -> None:
                        help="bigquery://PROJECT/DATASET or duckdb:///path/to/file.duckdb")
         c.add_argument("--table", action="append", default=None, metavar="NAME",
                        help="only this table (repeatable; default: every table)")
-        c.add_argument("--registry", type=Path, default=None, help="the schemas/ directory")
+        c.add_argument("--registry", type=Path, default=None, help=REGISTRY_HELP)
         c.set_defaults(func=func)
 
 
 def _plan(args: argparse.Namespace):
-    from ..registry import RegistryError, load_registry
-    from ..tables import TargetError, open_target, plan
+    from ..warehouse import open_warehouse
 
-    try:
-        registry = load_registry(args.registry)
-    except RegistryError as exc:
-        print(exc, file=sys.stderr)
-        raise CliError("the registry has problems; run `shipper schemas check`") from None
+    url = target_url(args.target)
+    registry = checked_registry(args)
     if args.table:
         unknown = sorted(set(args.table) - set(registry.names))
         if unknown:
             raise CliError(f"unknown table(s): {', '.join(unknown)} (registry has: {', '.join(registry.names)})")
+    warehouse = open_warehouse(url)
     try:
-        target = open_target(args.target)
-        return plan(registry, target, args.table), target
-    except TargetError as exc:
-        raise CliError(str(exc)) from None
+        with one_line_errors():
+            return warehouse.plan(registry, args.table), warehouse
+    except BaseException:
+        warehouse.close()
+        raise
 
 
 def _print(p) -> None:
-    from ..tables import CREATE, REJECT, UPDATE, describe
+    from ..warehouse import CREATE, REJECT, UPDATE, describe
 
     for tp in p.tables:
         for line in describe(tp):
@@ -60,28 +59,26 @@ def _print(p) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    p, target = _plan(args)
+    p, warehouse = _plan(args)
     try:
         _print(p)
     finally:
-        target.close()
+        warehouse.close()
     if not p.ok:
         raise CliError("some changes cannot be made in place (see lines marked !)")
     return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from ..tables import REJECT, TargetError, apply
+    from ..warehouse import REJECT
 
-    p, target = _plan(args)
+    p, warehouse = _plan(args)
     try:
         _print(p)
-        try:
-            done = apply(p, target)
-        except TargetError as exc:
-            raise CliError(str(exc)) from None
+        with one_line_errors():
+            done = warehouse.apply(p)
     finally:
-        target.close()
+        warehouse.close()
     print(f"Applied: {len(done)} table(s) changed." if done else "Applied: no changes.")
     if not p.ok:
         names = ", ".join(tp.table.name for tp in p.tables if tp.action == REJECT)

@@ -1,84 +1,85 @@
 """`shipper load`: JSON lines (app stdout, Docker fluentd driver records, fluentd backup chunks
-and secondary files) into BigQuery or a local DuckDB file, routed and judged as in production.
+and secondary files, gzip or not) into a warehouse, routed and judged as in production.
 
     summary = load(["app.log"], "duckdb:///tmp/logs.duckdb")
 
-Every line ends in exactly one place: a table, or the reject file with its reason, source and
-line number. Memory stays flat (lines are read in blocks, rows are spooled in bounded batches),
-and a re-run of an interrupted load adds no row twice (per-row keys; see `_records.row_key`).
+Every line ends in exactly one place: a table, the reject file (with its reason, source and
+line number), the blank count, or - the unfinished last line of a file still being written -
+the waiting count, loaded by the next run. Memory stays flat (lines are read in blocks, rows
+go to the warehouse's writer in bounded batches), and a re-run of an interrupted load adds no
+row twice (per-row keys; see `_records.row_key`).
+
+Stopping: Ctrl-C or SIGTERM finishes the block in hand, commits what is spooled and says where
+to resume (a second signal stops at once, still cleaning up); SIGKILL leaves at most a spool
+directory that the next load removes, and the warehouse's helper process dies with the loader.
 """
 
 from __future__ import annotations
 
 import gc
-import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
-from ..registry import ROUTING_KEY, Registry, load_registry
-from ._bigquery import LoadAborted
+from ..registry import DEFAULT_TABLE, ROUTING_KEY, Registry, load_registry
+from ..warehouse import DUCKDB, LoadAborted, Warehouse, WarehouseUrl, open_warehouse, parse_url
 from ._reader import LineReader, Oversize
-from ._records import content_key, now_rfc3339, parse_line, row_key
+from ._records import TRANSIT_FIELDS, content_key, keys_in, now_rfc3339, parse_line, row_key
 from ._rejects import RejectSink
-from ._routing import route_table
+from ._sources import STDIN, STDIN_NAME, Opened, Source, resolve
 from ._summary import Progress, Summary
 from ._validate import Check, checker_for, compile_fits
 
-__all__ = ["MAX_LINE", "LoadAborted", "Summary", "default_rejects_path", "load"]
+__all__ = ["MAX_LINE", "STDIN", "LoadAborted", "Summary", "default_rejects_path", "load"]
 
 # One row may not exceed BigQuery's 10 MB insert limit; keep room for the request around it.
 MAX_LINE = 9 * 1024 * 1024
-STDIN = "-"
 
 
-def default_rejects_path(target: str) -> Path:
+def default_rejects_path(url: WarehouseUrl) -> Path:
     """Next to the target: `x.duckdb` -> `x.rejects.jsonl`; BigQuery -> `./PROJECT.DATASET.rejects.jsonl`."""
-    from ..tables import parse_target
-
-    t = parse_target(target)
-    if t.kind == "duckdb":
-        p = Path(t.path)
+    if url.kind == DUCKDB:
+        p = url.file
         return p.with_name(p.stem + ".rejects.jsonl")
-    return Path(f"{t.project}.{t.dataset}.rejects.jsonl")
+    return Path(f"{url.project}.{url.dataset}.rejects.jsonl")
 
 
-def _open_sink(target: str, registry: Registry, summary: Summary, rejects: RejectSink,
-               locate: Callable[[int], tuple[str, int]], bigquery_client: Any,
-               batch_rows: int | None) -> Any:
-    from ..tables import parse_target
-
-    if parse_target(target).kind == "duckdb":
-        from ._duckdb import DuckDBLoadTarget
-
-        kw = {"batch_rows": batch_rows} if batch_rows else {}
-        return DuckDBLoadTarget(target, registry, summary, rejects, locate, **kw)
-    from ._bigquery import BigQueryLoadTarget
-
-    return BigQueryLoadTarget(target, summary, rejects, locate, client=bigquery_client)
-
-
-def load(sources: Sequence[str], target: str, *, rejects: Path | str | None = None,
-         progress: bool | None = None, registry: Registry | None = None,
-         stdin: BinaryIO | None = None, max_line: int = MAX_LINE,
-         bigquery_client: Any = None, batch_rows: int | None = None) -> Summary:
+def load(sources: Sequence[str], target: str | WarehouseUrl | Warehouse, *,
+         rejects: Path | str | None = None, progress: bool | None = None,
+         registry: Registry | None = None, stdin: BinaryIO | None = None,
+         stdin_name: str = STDIN_NAME, final: bool = False, max_line: int = MAX_LINE,
+         batch_rows: int | None = None, timeout: float | None = None) -> Summary:
     """Load every source (a path, or "-" for stdin) into `target`; return the summary.
 
     Raises `LoadAborted` (naming the source and line to resume from, with `.summary`) when the
-    target fails in a way that rejecting rows cannot fix; rows before that point are loaded.
+    target fails in a way that rejecting rows cannot fix, or a stop signal came; rows before
+    that point are loaded. `timeout`: how long to retry an unreachable BigQuery endpoint.
     """
-    for src in sources:
-        if src != STDIN and not Path(src).is_file():
-            raise FileNotFoundError(f"no such file: {src}")
-    loader = _Loader(sources, target, registry or load_registry(full_check=False),
-                     Path(rejects) if rejects else default_rejects_path(target), max_line)
+    if [s for s in sources].count(STDIN) > 1:
+        raise ValueError("stdin (-) can be read only once")
+    resolved = [resolve(s, stdin_name=stdin_name, final=final) for s in sources]
+    loader = _Loader(resolved, registry or load_registry(full_check=False), max_line)
+    if isinstance(target, (str, WarehouseUrl)):
+        url = parse_url(target)
+        options: dict[str, Any] = {"notice": loader.notice}
+        if timeout is not None:
+            options["timeout"] = timeout
+        warehouse: Any = open_warehouse(url, **options) if url.kind != DUCKDB else open_warehouse(url)
+    else:
+        warehouse = target
+        url = warehouse.url
+    loader.start(url, Path(rejects) if rejects else default_rejects_path(url))
     if progress is None:
         progress = sys.stderr.isatty()
-    return loader.run(stdin, progress, bigquery_client, batch_rows)
+    with _stop_signals(loader):
+        return loader.run(warehouse, stdin, progress, batch_rows)
 
 
 def _peak_rss_mb() -> float:
@@ -90,45 +91,99 @@ def _peak_rss_mb() -> float:
     return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
 
 
-def _display(src: str) -> str:
-    return "<stdin>" if src == STDIN else src
+class _Stop(KeyboardInterrupt):
+    """A stop signal: handled like Ctrl-C (commit what is spooled, say where to resume)."""
+
+
+@contextmanager
+def _stop_signals(loader: _Loader) -> Iterator[None]:
+    """SIGINT/SIGTERM set a flag the loader checks between blocks (nothing is left half done);
+    a read that waits for input is interrupted at once; a second signal stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if loader.stop_requested or loader.reading:
+            loader.stop_requested = loader.stop_requested or name
+            raise _Stop(name)
+        loader.stop_requested = name
+
+    before = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
 
 
 class _Loader:
     """One load: the per-line loop, with a fast path for the common case (an app's JSON line
-    that fits its table) and the careful path for everything else."""
+    that fits its table) and the careful path for everything else. It is also the writer's
+    `WriteReport`: the books (summary, reject file) are kept here."""
 
-    def __init__(self, sources: Sequence[str], target: str, registry: Registry,
-                 reject_path: Path, max_line: int) -> None:
-        self.sources = list(sources)
-        self.target = target
+    def __init__(self, sources: list[Source], registry: Registry, max_line: int) -> None:
+        self.sources = sources
         self.registry = registry
         self.max_line = max_line
-        self.summary = Summary(target=target, rejects_path=str(reject_path))
-        self.rejects = RejectSink(reject_path)
         self.tables = {t.name: t for t in registry.tables}
         self.fits = {t.name: compile_fits(t, frozenset({ROUTING_KEY})) for t in registry.tables}
         self.checks: dict[str, Check] = {}
-        self.starts: list[tuple[int, str]] = []  # (ordinal of line 1, source name)
+        self.starts: list[tuple[int, Source]] = []  # (ordinal of line 1, source)
         self.ordinal = 0
-        self.sink: Any = None
-        self.encoded = False
+        self.writer: Any = None
+        self.encoders: dict[str, Any] = {}
+        self.stop_requested = ""
+        self.reader: LineReader | None = None
+        self._bar: Progress | None = None
+        self._lock = threading.Lock()
 
+    @property
+    def reading(self) -> bool:
+        return self.reader is not None and self.reader.in_read
+
+    def start(self, url: WarehouseUrl, reject_path: Path) -> None:
+        self.summary = Summary(target=str(url), rejects_path=str(reject_path))
+        self.rejects = RejectSink(reject_path)
+
+    # -- WriteReport -----------------------------------------------------------------------
     def locate(self, ordinal: int) -> tuple[str, int]:
         """Global line ordinal -> (source, line number)."""
-        for start, name in reversed(self.starts):
+        for start, src in reversed(self.starts):
             if ordinal >= start:
-                return name, ordinal - start + 1
+                return src.name, ordinal - start + 1
         return "", ordinal
 
-    def run(self, stdin: BinaryIO | None, progress: bool, bigquery_client: Any,
-            batch_rows: int | None) -> Summary:
+    def loaded(self, table: str, inserted: int, duplicates: int) -> None:
+        with self._lock:
+            t = self.summary.table(table)
+            t.inserted += inserted
+            t.duplicates += duplicates
+
+    def refused(self, ordinal: int, table: str, kind: str, reason: str, row: Any) -> None:
+        source, line = self.locate(ordinal)
+        if type(row) is bytes:
+            self.rejects.line(source, line, table, reason, row, kind)
+        else:
+            self.rejects.row(source, line, table, reason, row, kind)
+        self.summary.reject(kind)
+
+    def notice(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.stream.write("\n")
+        print(f"shipper: {text}", file=sys.stderr, flush=True)
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self, warehouse: Any, stdin: BinaryIO | None, progress: bool, batch_rows: int | None) -> Summary:
         started = time.monotonic()
-        total = None if STDIN in self.sources else sum(os.path.getsize(s) for s in self.sources)
-        bar = Progress(total) if progress else None
-        self.sink = _open_sink(self.target, self.registry, self.summary, self.rejects, self.locate,
-                               bigquery_client, batch_rows)
-        self.encoded = hasattr(self.sink, "add_encoded")
+        sized = [s.size for s in self.sources]
+        total = None if None in sized else sum(s or 0 for s in sized)
+        bar = self._bar = Progress(total) if progress else None
+        options: dict[str, Any] = {"identity_ignores": TRANSIT_FIELDS}
+        if batch_rows:
+            options["batch_rows"] = batch_rows
+        self.writer = warehouse.writer(self.registry, self, **options)
         done_before = 0
         # The loop allocates a dict per line and never makes a cycle: the cyclic collector
         # would only walk millions of live objects for nothing (~10% of the time).
@@ -136,21 +191,31 @@ class _Loader:
         gc.disable()
         try:
             for src in self.sources:
-                stream = (stdin or sys.stdin.buffer) if src == STDIN else open(src, "rb")  # noqa: SIM115 - closed below
+                opened = Opened(src, stdin)
                 try:
-                    reader = LineReader(stream, self.max_line)
-                    self.starts.append((self.ordinal + 1, _display(src)))
-                    for lines, last_complete in reader.blocks():
-                        self._block(lines, last_complete, self.starts[-1])
-                        if bar:
-                            bar.update(done_before + reader.bytes_read, self.ordinal)
-                    done_before += reader.bytes_read
+                    self.reader = reader = LineReader(opened.stream, self.max_line)
+                    self.starts.append((self.ordinal + 1, src))
+                    try:
+                        for lines, last_complete in reader.blocks():
+                            self._block(lines, last_complete, src)
+                            if bar:
+                                bar.update(done_before + opened.position(reader.bytes_read), self.ordinal)
+                            if self.stop_requested:
+                                raise _Stop(self.stop_requested)
+                    except (EOFError, OSError) as exc:  # a gzip stream cut short or corrupt
+                        if not opened.gzip:
+                            raise
+                        self.ordinal += 1
+                        self.refused(self.ordinal, "", "unreadable gzip data",
+                                     f"the rest of {src.name} cannot be read: {exc}", b"")
+                    done_before += opened.position(reader.bytes_read)
                 finally:
-                    if src != STDIN:
-                        stream.close()
-            self.sink.flush()
-        except KeyboardInterrupt:
-            self._abort("interrupted", flush=True)
+                    self.reader = None
+                    opened.close()
+            self.writer.flush()
+        except KeyboardInterrupt as exc:
+            why = f"stopped by {exc.args[0]}" if isinstance(exc, _Stop) else "interrupted"
+            self._abort(why, flush=True)
         except LoadAborted as exc:
             self._abort(str(exc), flush=False)
         finally:
@@ -159,25 +224,34 @@ class _Loader:
             if bar:
                 bar.update(done_before, self.ordinal, force=True)
                 bar.close()
-            self.summary.lines = self.ordinal
+                self._bar = None
+            self.summary.lines = self.ordinal + self.summary.waiting
             try:
-                self.sink.close()
+                self.writer.close()
             finally:
                 self.rejects.close()
                 self.summary.seconds = time.monotonic() - started
                 self.summary.peak_mb = _peak_rss_mb()
+                self.summary.target_peak_mb = self.writer.process_peak_mb
+                self.summary.requests = self.writer.requests
         return self.summary
 
-    def _block(self, lines: list[Any], last_complete: bool, start: tuple[int, str]) -> None:
-        """The hot loop: keep it flat (no call per line but the parse and the check).
+    def _block(self, lines: list[Any], last_complete: bool, src: Source) -> None:
+        """The hot loop: keep it flat (no call per line but the parse, the check and the encoding).
 
-        For a sink that takes encoded rows (DuckDB), a fitting app line is encoded here and
-        handed over once per block and table: a method call and a file write per row would
-        cost more than parsing the row.
+        Rows are handed to the writer once per block and table: a method call and a file write
+        per row would cost more than parsing the row.
         """
-        loads, JSONDecodeError, dumps = orjson.loads, orjson.JSONDecodeError, orjson.dumps
-        fits, tables, add = self.fits, self.tables, self.sink.add
-        encoded: dict[str, list[Any]] | None = {} if self.encoded else None
+        if not last_complete and src.may_grow:
+            # A file still being written: its last line has no newline yet. Left for next time.
+            lines = lines[:-1]
+            self.summary.waiting += 1
+            self.summary.waiting_in.append(src.name)
+            last_complete = True
+        loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+        fits, tables, encoders = self.fits, self.tables, self.encoders
+        out: dict[str, list[Any]] = {}
+        firsts: dict[str, int] = {}
         ordinal = self.ordinal
         last = len(lines) - 1
         try:
@@ -189,36 +263,43 @@ class _Loader:
                     except JSONDecodeError:
                         obj = None
                     if type(obj) is dict and "log" not in obj:
-                        name = route_table(obj)
-                        check = fits.get(name)
-                        if check is not None and check(obj):
+                        name = obj.get(ROUTING_KEY)
+                        if name is None or name == "":
+                            name = DEFAULT_TABLE
+                        check = fits.get(name) if type(name) is str else None
+                        # `":` once per key: no key named twice (orjson keeps the last silently;
+                        # see `_records.keys_once`, which this inlines)
+                        n = data.count(b'":')
+                        if (check is not None and check(obj) and (n == len(obj) or n == keys_in(obj))
+                                and b'" ' not in data and b'"\t' not in data and b'"\r' not in data):
                             log_id = obj.get("log_id")
                             key = (log_id if type(log_id) is str and 0 < len(log_id) <= 128
                                    else content_key(name, data))
-                            if encoded is None:
-                                add(tables[name], key, ordinal, data, obj)
-                                continue
-                            out = encoded.get(name)
-                            if out is None:
-                                out = encoded[name] = [ordinal]
-                            out.append(b'{"k":%b,"p":%d,"r":%b}\n' % (dumps(key), ordinal, data))
+                            rows = out.get(name)
+                            if rows is None:
+                                rows = out[name] = []
+                                firsts[name] = ordinal
+                            enc = encoders.get(name)
+                            if enc is None:
+                                enc = encoders[name] = self.writer.encoder(tables[name])
+                            rows.append(enc(key, ordinal, data, obj))
                             continue
                 self.ordinal = ordinal
-                self._careful(data, last_complete or i < last, start)
+                self._careful(data, last_complete or i < last, src)
             self.ordinal = ordinal
         finally:
             # Also on the way out of an interruption: rows parsed so far count as pending, and
             # the lines before the one being read when it came are done.
             self.ordinal = max(self.ordinal, ordinal - 1)
-            for name, out in (encoded or {}).items():
-                self.sink.add_encoded(tables[name], out[0], out[1:])
+            for name, rows in out.items():
+                self.writer.write(tables[name], firsts[name], rows)
 
     def _reject(self, table: str, kind: str, reason: str, data: bytes) -> None:
         source, line = self.locate(self.ordinal)
-        self.rejects.line(source, line, table, reason, data)
+        self.rejects.line(source, line, table, reason, data, kind)
         self.summary.reject(kind)
 
-    def _careful(self, data: Any, complete: bool, start: tuple[int, str]) -> None:
+    def _careful(self, data: Any, complete: bool, src: Source) -> None:
         """Everything that is not a fitting app line: route, judge, or reject with the reason."""
         if type(data) is Oversize:
             source, line = self.locate(self.ordinal)
@@ -251,18 +332,21 @@ class _Loader:
                 return
         content = parsed.content
         if parsed.synthetic_time:
-            source, line = self.locate(self.ordinal)
-            content += f"@{source}:{line}".encode()
-        self.sink.add(table, row_key(row, table.name, content), self.ordinal, None, row)
+            line = self.ordinal - self.starts[-1][0] + 1
+            content += f"@{src.identity}:{line}".encode()
+        enc = self.encoders.get(table.name)
+        if enc is None:
+            enc = self.encoders[table.name] = self.writer.encoder(table)
+        self.writer.write(table, self.ordinal, [enc(row_key(row, table.name, content), self.ordinal, None, row)])
 
     def _abort(self, why: str, flush: bool) -> None:
         position = self.ordinal + 1
         if flush:
             try:
-                self.sink.flush()
+                self.writer.flush()
             except Exception:  # noqa: BLE001, S110 - the resume point below still holds
                 pass
-        pending = [p for p in self.sink.pending() if p]
+        pending = [p for p in self.writer.pending() if p]
         src, line = self.locate(min([*pending, position]))
         self.summary.stopped_at = f"{src}:{line}"
         exc = LoadAborted(f"{why}; stopped at {src} line {line}: every row before it is loaded. "

@@ -40,10 +40,15 @@ class LineReader:
         self.max_line = max_line
         self.block = block
         self.bytes_read = 0
+        self.in_read = False
         self._rest = b""  # bytes after an oversize line's newline, read while streaming it
 
     def _read(self) -> bytes:
-        chunk = self.stream.read(self.block)
+        self.in_read = True  # a stop signal may interrupt a read at once (nothing is half done)
+        try:
+            chunk = self.stream.read(self.block)
+        finally:
+            self.in_read = False
         self.bytes_read += len(chunk)
         return chunk
 
@@ -107,6 +112,3 @@ class LineReader:
                 yield chunk[:nl]
             return
 
-
-def _oversize_from(data: bytes) -> Oversize:
-    return Oversize(iter((data,)), len(data))

@@ -1,7 +1,8 @@
 """The reject file: every line or row that was not loaded, with why and where it came from.
 
 JSON lines, appended (a re-run never erases the rejects of an earlier run):
-    {"source": "app.log", "line": 12, "table": "access_log", "reason": "...",
+    {"source": "app.log", "line": 12, "table": "access_log", "kind": "does not fit access_log",
+     "reason": "...",
      "text": "<the original line>"}            # when the line is UTF-8 text
      "base64": "<the original bytes>"           # when it is not (binary garbage, bad UTF-8)
      "row": {...}                               # when the target refused an already routed row
@@ -34,11 +35,11 @@ class RejectSink:
             self._f = open(self.path, "ab")  # noqa: SIM115 - kept open for the load, closed by close()
         return self._f
 
-    def _head(self, source: str, line: int, table: str, reason: str) -> dict[str, Any]:
-        return {"source": source, "line": line, "table": table or None, "reason": reason}
+    def _head(self, source: str, line: int, table: str, reason: str, kind: str = "") -> dict[str, Any]:
+        return {"source": source, "line": line, "table": table or None, "kind": kind or None, "reason": reason}
 
-    def line(self, source: str, line: int, table: str, reason: str, data: bytes) -> None:
-        rec = self._head(source, line, table, reason)
+    def line(self, source: str, line: int, table: str, reason: str, data: bytes, kind: str = "") -> None:
+        rec = self._head(source, line, table, reason, kind)
         try:
             rec["text"] = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -47,8 +48,8 @@ class RejectSink:
             self._file().write(orjson.dumps(rec) + b"\n")
             self.count += 1
 
-    def row(self, source: str, line: int, table: str, reason: str, row: Any) -> None:
-        rec = self._head(source, line, table, reason)
+    def row(self, source: str, line: int, table: str, reason: str, row: Any, kind: str = "") -> None:
+        rec = self._head(source, line, table, reason, kind)
         rec["row"] = row
         with self._lock:
             self._file().write(orjson.dumps(rec, default=str) + b"\n")
@@ -61,7 +62,7 @@ class RejectSink:
 
     def _oversize(self, source: str, line: int, reason: str, over: Oversize) -> None:
         f = self._file()
-        head = orjson.dumps(self._head(source, line, "", reason))
+        head = orjson.dumps(self._head(source, line, "", reason, "line over the row size limit"))
         f.write(head[:-1] + b',"base64":"')
         carry = b""
         for piece in over.pieces:

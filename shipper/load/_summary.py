@@ -27,6 +27,9 @@ class Summary:
     target: str = ""
     lines: int = 0
     blank: int = 0
+    # The unfinished last line (no newline yet) of a file still being written: the next run's.
+    waiting: int = 0
+    waiting_in: list[str] = field(default_factory=list)
     tables: dict[str, TableCount] = field(default_factory=dict)
     rejected: Counter[str] = field(default_factory=Counter)  # reason kind -> count
     rejects_path: str = ""
@@ -64,6 +67,10 @@ class Summary:
             out.append(f"  {name}: {t.inserted:,} rows{dup}")
         if self.blank:
             out.append(f"  blank lines skipped: {self.blank:,}")
+        if self.waiting:
+            out.append(f"  waiting: {self.waiting:,} last line(s) without a newline yet, in "
+                       f"{', '.join(self.waiting_in)}: left for the next run (the file may still "
+                       "be written; --final loads it now)")
         if self.requests:
             out.append(f"  insertAll requests: {self.requests:,}")
         if self.peak_mb:

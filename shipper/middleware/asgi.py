@@ -13,6 +13,9 @@ ServerErrorMiddleware, or the server, turns it into the 500 response). An except
 after the response was complete (a failing background task) is logged the same way, but the
 access record keeps the status the client received.
 
+Trace: a valid W3C `traceparent` (else AWS `X-Amzn-Trace-Id`) gives `trace_id` (and `span_id`
+when the table has that column), on the access record and bound as context (see `_trace`).
+
 Route template: Starlette's router puts the matched route in `scope["route"]` (the scope dict
 this middleware handed down); under a `Mount` the mount's matched prefix (from `root_path`) is
 put in front. Unmatched requests (404) have no route.
@@ -27,19 +30,18 @@ from typing import Any
 import shipper
 
 from ._common import (
-    LIMITS,
+    CLIENT_CLOSED,
+    CURRENT,
     Access,
     client_address,
     content_length,
-    cut,
     log_exception,
     request_id_from,
 )
+from ._trace import trace_from
 
 Scope = dict[str, Any]
 
-# When the client goes away before the response is done (the task is cancelled): nginx's code.
-CLIENT_CLOSED = 499
 
 
 @dataclass
@@ -96,12 +98,13 @@ class AccessLogMiddleware:
             # ASGI's path includes root_path (as uvicorn --root-path sets it)
             method=scope.get("method", ""), path=scope.get("path", ""),
             request_id=request_id,
-            user_agent=cut(headers.get(b"user-agent"), LIMITS["user_agent"]),
+            user_agent=headers.get(b"user-agent"),
             remote_ip=client_address(headers.get(b"x-forwarded-for"),
                                      client[0] if client else None, self.trust_forwarded_for),
-            host=cut(headers.get(b"host"), LIMITS["host"]),
+            host=headers.get(b"host"),
             request_bytes=content_length(headers.get(b"content-length"),
                                          chunked=b"transfer-encoding" in headers),
+            trace=trace_from(headers.get(b"traceparent"), headers.get(b"x-amzn-trace-id")),
         )
         body = _Body()
         echo = self.echo_request_id
@@ -128,10 +131,17 @@ class AccessLogMiddleware:
                     body.ended = time.perf_counter()
             await send(message)
 
-        with shipper.context(request_id=request_id):
+        # The request is "current" in this context while the app runs (uvicorn logs its access
+        # line from inside send()). When the app raised, it stays current after the middleware
+        # re-raised: the 500 that Starlette's ServerErrorMiddleware or the server then sends
+        # (and logs an access line for) is this request's.
+        current = CURRENT.set(access)
+        failed = False
+        with shipper.context(**access.context()):
             try:
                 await self.app(scope, counting_receive, watching_send)
             except Exception as exc:
+                failed = True
                 if body.ended is None:  # else the client got the whole response (e.g. a
                     access.status_code = 500  # background task failed after it): keep that
                 log_exception(access, exc)
@@ -146,4 +156,5 @@ class AccessLogMiddleware:
                 access.route = _route(scope, root_path)
                 end = body.ended if body.ended is not None else time.perf_counter()
                 access.write(end - start)
-
+                if not failed:
+                    CURRENT.reset(current)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 # BigQuery standard SQL type names. The BigQuery JSON schema format uses the legacy aliases
-# (INTEGER, FLOAT, BOOLEAN) that the API itself returns; see `shipper.targets.bigquery`.
+# (INTEGER, FLOAT, BOOLEAN) that the API itself returns; see `shipper.render.bigquery`.
 STRING = "STRING"
 INT64 = "INT64"
 FLOAT64 = "FLOAT64"
@@ -53,6 +53,9 @@ class Constraints:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # JSON Schema `default`: what the repair path writes into a REQUIRED column that is missing
+    # or unusable, instead of giving up on the record (e.g. raw_log.stream: "stdout").
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,20 @@ class Partitioning:
     expiration_days: int | None = None
 
 
+STREAM = "stream"
+BATCH = "batch"
+
+
+@dataclass(frozen=True)
+class Ingestion:
+    """How rows reach the table: `stream` (insertAll per flush: seconds of latency, billed per
+    byte) or `batch` (a load job per flush of `flush_interval_s`: free, minutes of latency,
+    and a per-table daily job quota that `shipper schemas check` holds the fleet to)."""
+
+    mode: str = STREAM
+    flush_interval_s: int | None = None
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -91,6 +108,7 @@ class Table:
     clustering: tuple[str, ...] = ()
     insert_id_field: str | None = None
     extra_field: str | None = None
+    ingestion: Ingestion = field(default_factory=Ingestion)
     source: str = ""
     # The table's JSON Schema with every $ref resolved: what jsonschema validates against.
     json_schema: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -1,7 +1,7 @@
 """JSON Schema files -> the registry model, in one pass.
 
 The type mapping is the one of mozilla/jsonschema-transpiler, restricted to what BigQuery and
-the record check can both honour (see `docs/type-mapping.md` and DESIGN.md):
+the record check can both honour (docs/registry.md, "Types"):
 
     integer -> INT64          number -> FLOAT64         boolean -> BOOL
     string -> STRING          string + format date-time -> TIMESTAMP
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._model import (
+    BATCH,
     BOOL,
     DATE,
     FLOAT64,
@@ -31,10 +32,12 @@ from ._model import (
     RECORD,
     REPEATED,
     REQUIRED,
+    STREAM,
     STRING,
     TIMESTAMP,
     Constraints,
     Field,
+    Ingestion,
     Partitioning,
     Registry,
     Table,
@@ -49,7 +52,26 @@ FORMATS = {"date-time": TIMESTAMP, "date": DATE}
 # Keywords that describe a value in a way BigQuery cannot store or we cannot check exactly.
 UNSUPPORTED = ("anyOf", "oneOf", "not", "if", "then", "else", "patternProperties",
                "prefixItems", "dependentSchemas", "dependentRequired", "propertyNames")
-OPTION_KEYS = {"partitioning", "clustering", "insert_id_field", "extra_field"}
+OPTION_KEYS = {"partitioning", "clustering", "insert_id_field", "extra_field", "ingestion"}
+INGESTION_KEYS = {"mode", "flush_interval"}
+# A load job per flush: more often than this is never what a batch table wants (the job itself
+# takes seconds to a minute), and less often than a day leaves rows waiting longer than a day.
+MIN_BATCH_INTERVAL_S = 60
+MAX_BATCH_INTERVAL_S = 86_400
+_DURATION = re.compile(r"([0-9]+)(s|m|h)?\Z")
+
+
+def parse_duration(text: Any) -> int | None:
+    """Seconds of a fluentd-style duration: 300, "300", "300s", "5m", "1h"; None if not one."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if text > 0 else None
+    if not isinstance(text, str):
+        return None
+    m = _DURATION.match(text.strip())
+    if m is None:
+        return None
+    n = int(m.group(1)) * {"s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+    return n if n > 0 else None
 PARTITION_KEYS = {"field", "granularity", "expiration_days"}
 
 
@@ -314,14 +336,61 @@ class _TableParser:
             max_length=schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None,
             minimum=schema.get("minimum") if isinstance(schema.get("minimum"), (int, float)) else None,
             maximum=schema.get("maximum") if isinstance(schema.get("maximum"), (int, float)) else None,
+            default=self.default(schema, t, enum, file, pointer),
         )
         return bq_type, (), constraints
 
-    def options(self, doc: dict[str, Any]) -> tuple[Partitioning | None, tuple[str, ...], str | None, str | None]:
+    def default(self, schema: dict[str, Any], t: str, enum: Any, file: str, pointer: str) -> Any:
+        """A column's `default`: a value of the column's own type (and enum), or a problem."""
+        if "default" not in schema:
+            return None
+        value = schema["default"]
+        python = {"string": str, "integer": int, "number": (int, float), "boolean": bool}.get(t)
+        ok = (python is not None and isinstance(value, python)
+              and (t == "boolean" or not isinstance(value, bool))
+              and (not isinstance(enum, list) or value in enum))
+        if not ok:
+            self.problem(file, f"{pointer}/default", "default",
+                         f"default {value!r} is not a value of this {t} column"
+                         + (f" (one of {enum})" if isinstance(enum, list) else ""))
+            return None
+        return value
+
+    def ingestion(self, raw: Any) -> Ingestion:
+        """`{"mode": "stream"}` (the default) or `{"mode": "batch", "flush_interval": "5m"}`."""
+        where = "/x-bigquery/ingestion"
+        if raw is None:
+            return Ingestion()
+        if not isinstance(raw, dict):
+            self.problem(self.file, where, "ingestion", 'ingestion is {"mode": "stream"} or '
+                         '{"mode": "batch", "flush_interval": "5m"}')
+            return Ingestion()
+        for key in raw:
+            if key not in INGESTION_KEYS:
+                self.problem(self.file, f"{where}/{key}", "ingestion", f"unknown ingestion option {key!r}")
+        mode = raw.get("mode", STREAM)
+        if mode == STREAM:
+            if "flush_interval" in raw:
+                self.problem(self.file, f"{where}/flush_interval", "ingestion",
+                             "flush_interval is for batch tables (a stream table flushes every "
+                             "LOGBRIDGE_FLUSH_INTERVAL)")
+            return Ingestion()
+        if mode != BATCH:
+            self.problem(self.file, f"{where}/mode", "ingestion", f"mode {mode!r} is not stream or batch")
+            return Ingestion()
+        seconds = parse_duration(raw.get("flush_interval"))
+        if seconds is None or not MIN_BATCH_INTERVAL_S <= seconds <= MAX_BATCH_INTERVAL_S:
+            self.problem(self.file, f"{where}/flush_interval", "ingestion",
+                         f"a batch table needs a flush_interval between {MIN_BATCH_INTERVAL_S} s and "
+                         f"{MAX_BATCH_INTERVAL_S // 3600} h (e.g. \"5m\"), got {raw.get('flush_interval')!r}")
+            return Ingestion()
+        return Ingestion(BATCH, seconds)
+
+    def options(self, doc: dict[str, Any]) -> tuple[Partitioning | None, tuple[str, ...], str | None, str | None, Ingestion]:
         raw = doc.get("x-bigquery", {})
         if not isinstance(raw, dict):
             self.problem(self.file, "/x-bigquery", "table-options", "x-bigquery must be an object")
-            return None, (), None, None
+            return None, (), None, None, Ingestion()
         for key in raw:
             if key not in OPTION_KEYS:
                 self.problem(self.file, f"/x-bigquery/{key}", "table-options",
@@ -358,7 +427,8 @@ class _TableParser:
                 self.problem(self.file, f"/x-bigquery/{key}", "table-options", f"{key} is a field name")
         return (partitioning, tuple(clustering),
                 insert_id if isinstance(insert_id, str) else None,
-                extra if isinstance(extra, str) else None)
+                extra if isinstance(extra, str) else None,
+                self.ingestion(raw.get("ingestion")))
 
 
 def resolved_schema(docs: _Docs, file: str) -> dict[str, Any]:
@@ -392,7 +462,7 @@ def _parse_table(docs: _Docs, file: str, name: str, version: int, problems: list
         problems.append(Problem(file, "/title", "title", f"title must be the table name {name!r}, got {title!r}"))
     if doc.get("type") != "object":
         problems.append(Problem(file, "/type", "type", "a table schema is of type object"))
-    partitioning, clustering, insert_id, extra = parser.options(doc)
+    partitioning, clustering, insert_id, extra, ingestion = parser.options(doc)
     return Table(
         name=name,
         version=version,
@@ -402,6 +472,7 @@ def _parse_table(docs: _Docs, file: str, name: str, version: int, problems: list
         clustering=clustering,
         insert_id_field=insert_id,
         extra_field=extra,
+        ingestion=ingestion,
         source=file,
         json_schema=resolved_schema(docs, file),
     )

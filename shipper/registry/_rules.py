@@ -1,13 +1,14 @@
 """The registry's rules beyond JSON Schema: what BigQuery and fluent-plugin-bigquery accept.
 
 Each rule has a short name that appears in every error line, so a failing CI log points at the
-rule as well as the place. The list is in `RULES` and in `docs/registry-rules.md`.
+rule as well as the place. The list is in `RULES` and in docs/registry.md ("Rules `shipper schemas check` enforces").
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from typing import Any
 
 from ._compat import compare_tables, rejected
@@ -26,13 +27,20 @@ from ._model import (
 )
 from ._parse import _Docs
 from ._problems import Problem
+from ._quota import quota_problems
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # BigQuery allows 300 characters, but fluent-plugin-bigquery refuses names over 128 when it
 # loads `schema_path` (FieldSchema in lib/fluent/plugin/bigquery/schema.rb): the smaller wins.
 MAX_NAME = 128
-MAX_COLUMNS = 10_000
+# BigQuery allows 10,000 columns, but the local warehouse (DuckDB, and `shipper load` into it)
+# works on chunks of 2,048 rows holding a vector per column: memory grows with the column count,
+# ~120 MB per 1,000 columns for a load (measured: 2,000 columns load in ~280 MB, 3,000 in ~570
+# MB, 5,000 in 1.2 GB, 10,000 run out of a small container). 2,000 keeps every process of a load
+# under 300 MB; a table that needs more columns belongs in a JSON column or in several tables.
+MAX_COLUMNS = 2_000
+BIGQUERY_MAX_COLUMNS = 10_000
 MAX_DEPTH = 15
 MAX_CLUSTERING = 4
 RESERVED_PREFIXES = ("_TABLE_", "_FILE_", "_PARTITION", "_ROW_TIMESTAMP", "__ROOT__",
@@ -50,7 +58,7 @@ RULES = {
     "title": "title is the table name",
     "unique-id": "every $id is unique",
     "ref": "every $ref resolves inside the registry",
-    "type": "one JSON type per field (plus optional null), mapped as DESIGN.md says",
+    "type": "one JSON type per field (plus optional null), mapped as docs/registry.md says",
     "format": "only date-time and date formats (TIMESTAMP, DATE)",
     "unsupported-keyword": "no anyOf/oneOf/not/if/patternProperties/prefixItems",
     "array-items": "an array has one items schema",
@@ -62,14 +70,19 @@ RULES = {
     "reserved-prefix": "names do not start with a prefix BigQuery reserves",
     "duplicate-column": "names are unique, ignoring case, among siblings",
     "nesting-depth": "RECORDs nest at most 15 levels",
-    "column-count": "at most 10,000 columns, nested ones included",
-    "description": "the table and every field have a description",
+    "column-count": "at most 2,000 columns, nested ones included (BigQuery allows 10,000; the local "
+                    "DuckDB warehouse needs memory per column: 2,000 keep a load under 300 MB)",
+    "description": "the table and every field have a description: one line of printable text (no NUL, ESC, "
+                   "newline or other control character: it goes into docs/tables.md and BigQuery)",
     "partitioning": "the partitioning field is a top-level TIMESTAMP or DATE, not REPEATED",
     "clustering": "at most 4 clustering fields: top-level, not REPEATED, of a clusterable type",
     "table-options": "insert_id_field is a top-level STRING, extra_field a top-level JSON",
     "versions": "versions are numbered 1, 2, 3, ... without gaps",
     "compatibility": "each version changes the previous one only as BigQuery allows in place",
     "required": "every required name is declared",
+    "ingestion": "ingestion is stream (the default) or batch with a flush_interval between 60 s and 24 h",
+    "ingestion-quota": "a batch table's load jobs, from every fluentd process (SHIPPER_FLUENTD_INSTANCES, default 10), stay under 80% of BigQuery's daily per-table limit",
+    "default": "a default is a value of its column's type (and enum): what the repair path writes into a REQUIRED column that is missing",
 }
 
 
@@ -135,6 +148,13 @@ def _check_closed(docs: _Docs, fields: tuple[Field, ...], problems: list[Problem
                                     "a RECORD must say additionalProperties: false (BigQuery rejects rows with unknown fields)"))
 
 
+def _control_char(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X}"
+    return None
+
+
 def check_table(table: Table, docs: _Docs) -> list[Problem]:
     problems: list[Problem] = []
     file = table.source
@@ -144,6 +164,10 @@ def check_table(table: Table, docs: _Docs) -> list[Problem]:
                                 "a table must say unevaluatedProperties: false (BigQuery rejects rows with unknown fields)"))
     if not table.description.strip():
         problems.append(Problem(file, "/description", "description", "the table needs a description"))
+    bad = _control_char(table.description)
+    if bad:
+        problems.append(Problem(file, "/description", "description",
+                                f"the table description holds the control character {bad}: one line of printable text"))
     _check_names(table.fields, problems)
     _check_closed(docs, table.fields, problems)
     count = 0
@@ -151,12 +175,19 @@ def check_table(table: Table, docs: _Docs) -> list[Problem]:
         count += 1
         if not f.description.strip():
             problems.append(Problem(f.source, f.pointer, "description", f"field {f.name!r} needs a description"))
+        bad = _control_char(f.description)
+        if bad:
+            problems.append(Problem(f.source, f.pointer, "description",
+                                    f"the description of {f.name!r} holds the control character {bad}: "
+                                    "one line of printable text"))
         if depth > MAX_DEPTH:
             problems.append(Problem(f.source, f.pointer, "nesting-depth",
                                     f"{f.name!r} is nested {depth} levels deep (BigQuery allows {MAX_DEPTH})"))
     if count > MAX_COLUMNS:
         problems.append(Problem(file, "/properties", "column-count",
-                                f"{count} columns (BigQuery allows {MAX_COLUMNS})"))
+                                f"{count} columns: at most {MAX_COLUMNS:,} (BigQuery allows "
+                                f"{BIGQUERY_MAX_COLUMNS:,}, but the local DuckDB warehouse holds a vector per "
+                                "column for every 2,048 rows: wider tables need over 300 MB to load)"))
     p = table.partitioning
     if p is not None:
         f = table.field(p.field)
@@ -216,4 +247,5 @@ def check_registry(registry: Registry, docs: _Docs) -> list[Problem]:
         for table in versions[:-1]:
             problems.extend(check_table(table, docs))
     problems.extend(check_versions(registry))
+    problems.extend(quota_problems(registry))
     return problems

@@ -19,7 +19,7 @@ from support import REPO, SCHEMAS
 from shipper.fluentd_conf import Dropped, Element, Router, expand, glob_match, load, parse
 from shipper.registry import DEFAULT_TABLE, RAW_TABLE, load_registry
 from shipper.routing import route_line, route_table
-from shipper.targets.fluentd import DRIVER_FIELDS, SETTINGS
+from shipper.render.fluentd import DRIVER_FIELDS, SETTINGS
 
 CONF = REPO / "fluentd" / "fluent.conf"
 T0 = 1795860000.25  # the time fluentd received the event

@@ -44,11 +44,15 @@ def cw(monkeypatch):
 S = AlarmSettings(plugin_ids=("out_bq_access", "out_bq_app"), actions=("arn:aws:sns:us-east-1:123456789012:page",))
 
 
-def test_the_four_alarm_kinds():
+PER_OUTPUT = ("retries-rising", "queued-bytes-high", "buffer-space-low", "chunks-dropped", "insert-errors",
+              "secondary-written")
+GLOBAL = ("status-missing", "error-events", "metrics-over-budget")
+
+
+def test_the_alarm_kinds():
     specs = {s.name: s for s in desired_alarms(S)}
-    assert sorted(specs) == sorted([f"fluentd-{p}-{k}" for p in S.plugin_ids
-                                    for k in ("retries-rising", "queued-bytes-high", "buffer-space-low")]
-                                   + ["fluentd-status-missing"])
+    assert sorted(specs) == sorted([f"fluentd-{p}-{k}" for p in S.plugin_ids for k in PER_OUTPUT]
+                                   + [f"fluentd-{k}" for k in GLOBAL])
     r = specs["fluentd-out_bq_app-retries-rising"]
     assert (r.metric_name, r.statistic, r.comparison, r.threshold) == ("retry_count_increase", "Sum",
                                                                        "GreaterThanThreshold", 0)
@@ -61,6 +65,16 @@ def test_the_four_alarm_kinds():
     down = specs["fluentd-status-missing"]
     assert (down.metric_name, down.dimensions, down.treat_missing_data) == ("status_lines", (), "breaching")
     assert all(s.treat_missing_data == "notBreaching" for n, s in specs.items() if n != "fluentd-status-missing")
+    # events that must not happen at all: one in one period pages someone
+    for name, metric in (("fluentd-out_bq_app-chunks-dropped", "log_retry_limit_hit"),
+                         ("fluentd-out_bq_app-insert-errors", "log_insert_errors"),
+                         ("fluentd-out_bq_app-secondary-written", "log_secondary_written"),
+                         ("fluentd-error-events", "log_error_events"),
+                         ("fluentd-metrics-over-budget", "metrics_over_budget")):
+        e = specs[name]
+        assert (e.metric_name, e.statistic, e.comparison, e.threshold) == (metric, "Sum", "GreaterThanThreshold", 0)
+        assert e.evaluation_periods == e.datapoints_to_alarm == 1
+        assert e.dimensions == ((("PluginId", "out_bq_app"),) if "out_bq_app" in name else ())
 
 
 @pytest.mark.parametrize("change", [dict(plugin_ids=()), dict(plugin_ids=("a b",)), dict(period=90),
@@ -72,10 +86,11 @@ def test_bad_settings_are_rejected(change):
 
 
 def test_plan_apply_then_nothing_to_do(cw):
+    n = 2 * len(PER_OUTPUT) + len(GLOBAL)
     p = alarms.plan(cw, S)
-    assert p.count("create") == 7 and p.count("update") == 0
+    assert p.count("create") == n and p.count("update") == 0
     done = alarms.apply(cw, p)
-    assert len(done) == 7
+    assert len(done) == n
     live = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
     a = live["fluentd-out_bq_access-retries-rising"]
     assert a["MetricName"] == "retry_count_increase" and a["Namespace"] == "fluentd"
@@ -83,7 +98,7 @@ def test_plan_apply_then_nothing_to_do(cw):
     assert a["AlarmActions"] == list(S.actions) and a["TreatMissingData"] == "notBreaching"
     assert live["fluentd-status-missing"]["TreatMissingData"] == "breaching"
     again = alarms.plan(cw, S)
-    assert again.count("unchanged") == 7 and alarms.apply(cw, again) == []
+    assert again.count("unchanged") == n and alarms.apply(cw, again) == []
 
 
 def test_changed_threshold_is_an_update_and_prune_deletes_stale(cw):
@@ -112,11 +127,11 @@ def test_cli_plan_and_apply(cw, capsys):
     assert main(["alarms", "plan", *argv]) == 0
     out = capsys.readouterr().out
     assert "+ create fluentd-out_bq_access-retries-rising" in out
-    assert out.strip().endswith("Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged.")
+    assert out.strip().endswith("Plan: 9 to create, 0 to update, 0 to delete, 0 unchanged.")
     assert cw.describe_alarms()["MetricAlarms"] == []  # plan changes nothing
     assert main(["alarms", "apply", *argv]) == 0
-    assert "Applied: 4 alarm(s) changed." in capsys.readouterr().out
-    assert len(cw.describe_alarms()["MetricAlarms"]) == 4
+    assert "Applied: 9 alarm(s) changed." in capsys.readouterr().out
+    assert len(cw.describe_alarms()["MetricAlarms"]) == 9
     assert main(["alarms", "apply", *argv]) == 0
     assert "Applied: no changes." in capsys.readouterr().out
 
@@ -181,7 +196,7 @@ def _tf_alarms() -> dict[str, dict[str, str]]:
 
 def test_terraform_alarms_match_shipper_alarms():
     tf = _tf_alarms()
-    assert set(tf) == {"retries_rising", "queued_bytes_high", "buffer_space_low", "status_missing"}
+    assert set(tf) == {k.replace("-", "_") for k in PER_OUTPUT + GLOBAL}
     specs = {s.name.removeprefix("fluentd-").removeprefix("out_bq_app-"): s
              for s in desired_alarms(AlarmSettings(plugin_ids=("out_bq_app",)))}
     names = _catalog().all_metric_names()
@@ -205,8 +220,12 @@ def test_terraform_uses_the_lambda_files_and_settings():
     assert "subscription_filter_pattern.txt" in text and "iam_policy.json" in text
     assert 'handler          = "handler.handler"' in text
     assert "reserved_concurrent_executions = 1" in text
-    for env in ("METRICS_NAMESPACE", "METRICS_MODE", "METRICS_DIMENSIONS"):
+    for env in ("METRICS_NAMESPACE", "METRICS_MODE", "METRICS_DIMENSIONS", "METRICS_MAX_METRICS_PER_INVOCATION",
+                "METRICS_MAX_METRICS_PER_PLUGIN", "METRICS_MAX_METRICS_PER_HOUR"):
         assert env in text
+    # a retry would re-send what went through: none; what fails goes to a queue
+    assert re.search(r"maximum_retry_attempts\s*=\s*0\b", text) and "on_failure" in text
+    assert re.search(r"timeout\s*=\s*var\.metrics_timeout_seconds", text)
     versions = (TF / "versions.tf").read_text()
     assert "required_version" in versions and "hashicorp/aws" in versions
 
@@ -214,11 +233,13 @@ def test_terraform_uses_the_lambda_files_and_settings():
 def test_iam_policy_is_least_privilege():
     doc = json.loads((LAMBDA_DIR / "iam_policy.json").read_text())
     actions = sorted(a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
-    assert actions == ["cloudwatch:PutMetricData", "logs:CreateLogStream", "logs:PutLogEvents"]
+    assert actions == ["cloudwatch:PutMetricData", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
     put = next(s for s in doc["Statement"] if s["Action"] == "cloudwatch:PutMetricData")
     assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "${namespace}"}}
-    logs = next(s for s in doc["Statement"] if s["Action"] != "cloudwatch:PutMetricData")
+    logs = next(s for s in doc["Statement"] if "logs:PutLogEvents" in s["Action"])
     assert logs["Resource"].endswith(":log-group:/aws/lambda/${function_name}:*")
+    sqs = next(s for s in doc["Statement"] if s["Action"] == "sqs:SendMessage")
+    assert sqs["Resource"] == "${failure_queue_arn}"  # its own failed-invocations queue only
     assert all(s["Effect"] == "Allow" for s in doc["Statement"])
 
 

@@ -31,9 +31,9 @@ variable "metrics_namespace" {
 }
 
 variable "metrics_mode" {
-  description = "METRICS_MODE: api (PutMetricData) or emf (Embedded Metric Format lines, no API call)."
+  description = "METRICS_MODE: emf (Embedded Metric Format lines, no API call; the cheaper one per host, see lambdas/README.md) or api (PutMetricData)."
   type        = string
-  default     = "api"
+  default     = "emf"
 
   validation {
     condition     = contains(["api", "emf"], var.metrics_mode)
@@ -45,6 +45,41 @@ variable "metrics_dimensions" {
   description = "METRICS_DIMENSIONS: dimension sets, ';' between sets, ',' between keys; every set has PluginId. Each extra set multiplies the number of billed custom metrics (see lambdas/README.md)."
   type        = string
   default     = "PluginId"
+}
+
+variable "metrics_timeout_seconds" {
+  description = "The function's timeout. The handler keeps every API attempt inside it; at least one attempt (connect 2 s + read 5 s + 1 s) and the 5 s reserve must fit."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.metrics_timeout_seconds >= 15 && var.metrics_timeout_seconds <= 900
+    error_message = "metrics_timeout_seconds: 15..900 (one PutMetricData attempt plus the EMF fallback's reserve must fit)."
+  }
+}
+
+variable "metrics_max_event_age_seconds" {
+  description = "How long a batch may wait in Lambda's asynchronous queue before it goes to the failed-invocations queue instead."
+  type        = number
+  default     = 21600
+}
+
+variable "metrics_max_per_invocation" {
+  description = "METRICS_MAX_METRICS_PER_INVOCATION: distinct metrics (name x dimension values) one invocation may publish; the rest is dropped and counted in metrics_over_budget."
+  type        = number
+  default     = 1000
+}
+
+variable "metrics_max_per_plugin" {
+  description = "METRICS_MAX_METRICS_PER_PLUGIN: distinct metric names one plugin id may publish in one invocation."
+  type        = number
+  default     = 64
+}
+
+variable "metrics_max_per_hour" {
+  description = "METRICS_MAX_METRICS_PER_HOUR: distinct metrics the function may first publish in one clock hour (bounds the custom-metric bill)."
+  type        = number
+  default     = 2000
 }
 
 variable "metrics_log_retention_days" {

@@ -455,3 +455,42 @@ def test_through_moto_sns_as_auto_scaling_publishes_it(world, capsys):
     assert w.h.handler({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": envelope}]},
                        None)["outcomes"] == ["drained"]
     assert w.h.handler(sqs_event([("m", delivered["Body"])]), None)["outcomes"] == ["already_completed"]
+
+
+# -- issue 16: JSON nested 100,000 deep is rejected and counted, never raised ------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000  # 200,000 characters: within SNS's and SQS's 256 KB
+
+
+@pytest.mark.parametrize("message", [DEEP, "[" * 100_000, '{"a":' * 17 + "1" + "}" * 17])
+def test_an_sns_message_nested_too_deep_is_rejected_not_raised(world, capsys, message):
+    """Before: RecursionError out of json.loads, through the handler (the whole batch failed)."""
+    out = world.h.handler(sns_event(message), None)
+    assert out["outcomes"] == ["rejected"] and out["batchItemFailures"] == []
+    line = only(log_lines(capsys.readouterr().out), "rejected")
+    assert line["reason"] == "too_deep" and line["level"] == "error"
+    assert world.actions.completed == [] and world.rechecks() == []
+
+
+def test_sqs_bodies_nested_too_deep_are_rejected_and_the_others_processed(world, capsys):
+    recheck = json.dumps({"kind": "logbridge.ecs_drain.recheck", "version": 1, "lifecycle": DEEP,
+                          "progress": {"started_at": 1.0}})
+    out = world.h.handler(sqs_event([("m1", DEEP), ("m2", recheck), ("m3", "{}")]), None)
+    assert out["outcomes"] == ["rejected", "rejected", "rejected"] and out["batchItemFailures"] == []
+    reasons = [x["reason"] for x in log_lines(capsys.readouterr().out) if x["outcome"] == "rejected"]
+    assert reasons == ["too_deep", "too_deep", "bad_envelope"]
+
+
+def test_sixteen_levels_are_still_parsed(world):
+    import ed_message
+
+    assert ed_message.loads('{"a":' * 16 + "1" + "}" * 16) == ed_message.loads(json.dumps(_nest(16)))
+    assert isinstance(ed_message.loads('{"a":' * 17 + "1" + "}" * 17), ed_message.Rejected)
+    assert ed_message.loads(json.dumps({"s": "[" * 10_000})) == {"s": "[" * 10_000}  # brackets in strings
+
+
+def _nest(depth):
+    value = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value

@@ -45,7 +45,8 @@ def moto_url():
 
 @pytest.fixture
 def aws(moto_url, monkeypatch):
-    """Point boto3 at the moto server with dummy credentials, and start from an empty account."""
+    """Point boto3 at the moto server with dummy credentials, start from an empty account, and
+    publish with PutMetricData (METRICS_MODE=api; the default is emf)."""
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -53,6 +54,7 @@ def aws(moto_url, monkeypatch):
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("METRICS_MODE", "api")
     import boto3
 
     return boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_url)

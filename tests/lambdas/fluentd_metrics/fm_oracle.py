@@ -21,6 +21,8 @@ CUMULATIVE = {"retry_count", "rollback_count", "write_count", "write_secondary_c
               "emit_count", "emit_size", "slow_flush_count", "flush_time_count", "drop_oldest_chunk_count"}
 WARN_RE = re.compile(r"(\S+ \S+) \+0000 \[(\w+)\]: #0 \[(\w+)\] (failed to flush the buffer|retry succeeded)")
 WARN_NAMES = {"failed to flush the buffer": "log_flush_failed", "retry succeeded": "log_retry_succeeded"}
+# fluentd's router lines about records it could not process: no plugin id, counted without PluginId
+ERROR_EVENT_RE = re.compile(r"(\S+ \S+) \+0000 \[warn\]: #0 (dump an error event|send an error event)")
 
 
 def minute(text: str) -> datetime:
@@ -50,4 +52,7 @@ def expected(status_lines: list[str], warn_lines: list[str]) -> dict[tuple[str, 
         m = WARN_RE.match(line)
         if m:
             out[(WARN_NAMES[m.group(4)], "Count", m.group(3), minute(m.group(1)))].append(1.0)
+        m = ERROR_EVENT_RE.match(line)
+        if m:
+            out[("log_error_events", "Count", "", minute(m.group(1)))].append(1.0)
     return {k: sorted(v) for k, v in out.items()}

@@ -1,4 +1,4 @@
-"""shipper.awslogs.build_subscription_event: the exact shape CloudWatch Logs hands a Lambda."""
+"""tests/support_awslogs.build_subscription_event: the exact shape CloudWatch Logs hands a Lambda."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from shipper.awslogs import build_subscription_event, decode_subscription_event
+from support_awslogs import build_subscription_event, decode_subscription_event
 
 
 def test_data_message_shape():

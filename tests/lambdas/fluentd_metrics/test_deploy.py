@@ -11,7 +11,7 @@ import zipfile
 
 from fm_testsupport import LAMBDA_DIR, REPO, all_lines, load_handler
 
-from shipper.awslogs import build_subscription_event
+from support_awslogs import build_subscription_event
 
 BUILD = REPO / "lambdas" / "build_zip.py"
 
@@ -96,8 +96,8 @@ def test_filter_pattern_selects_exactly_the_lines_that_become_metrics():
     from fm_lines import LogEvent, Status, parse_line
 
     terms = pattern_terms()
-    assert len(terms) == 6
-    for name in ("monitor_agent_stdout.log", "fluentd_warn_lines.log"):
+    assert len(terms) == 9
+    for name in ("monitor_agent_stdout.log", "fluentd_warn_lines.log", "bigquery_error_lines.log"):
         for line in all_lines(name):
             if line.startswith("#") or not line.strip():
                 continue
@@ -117,6 +117,9 @@ def test_filter_pattern_covers_every_counted_log_event():
     terms = pattern_terms()
     for needle, _ in fm_lines.LOG_EVENTS:
         assert any(t in needle for t in terms), needle
+    # every status line, whatever its tag: monitor_agent always writes plugin_category
+    assert any(t in '2026-11-28 09:37:52 +0000 fluentd.status.out_bq: {"plugin_id":"out_bq","plugin_category":"output"}'
+               for t in terms)
 
 
 def test_metric_names_are_valid_cloudwatch_names():

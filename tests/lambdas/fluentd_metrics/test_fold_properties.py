@@ -153,3 +153,14 @@ def test_a_bug_while_folding_one_plugin_costs_that_plugin_only(monkeypatch):
     assert f.stats.skipped == {"internal_error": 10} and f.stats.status_lines == 10
     assert sum(published(f, "status_lines")) == 10
     assert f.errors and "out_bad" in f.errors[0] and "simulated bug" in f.errors[0]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=-30 * 86400, max_value=30 * 86400, allow_nan=False),
+       st.floats(min_value=1.7e9, max_value=1.9e9, allow_nan=False), st.sampled_from([1, 60]))
+def test_the_status_window_test_is_the_bucket_window(offset, now, res):
+    """add_status compares a line's time with precomputed bounds; log lines bucket first. Both
+    must take and refuse the same times (CloudWatch's two weeks back, two hours ahead)."""
+    f = Folder(Config(storage_resolution=res), now, {}, "g", "s")
+    ts = now + offset
+    assert (f._ts_lo <= ts < f._ts_hi) == (f._bucket(ts) is not None)

@@ -11,7 +11,7 @@ import fm_oracle as oracle
 import pytest
 from fm_testsupport import FIXTURE_NOW, all_lines, real_lines, summary_of
 
-from shipper.awslogs import build_subscription_event, decode_subscription_event
+from support_awslogs import build_subscription_event, decode_subscription_event
 
 STATUS = real_lines("monitor_agent_stdout.log")
 WARN = real_lines("fluentd_warn_lines.log")
@@ -91,6 +91,7 @@ def test_fixture_lines_give_exactly_the_expected_metrics(h, aws, capsys):
     assert flat[("retry_count_increase", "out_file_app")] == 13
     assert flat[("log_flush_failed", "out_file_app")] == 13
     assert flat[("log_retry_succeeded", "out_file_app")] == 1
+    assert flat[("log_error_events", "")] == 1  # the parser failure dumped to fluentd's log
     assert flat[("status_lines", "")] == len(STATUS) == 125
     assert {t.minute for (_n, _u, _p, t) in want} == {37, 38, 39}
     assert max(max(v) for k, v in want.items() if k[0] == "buffer_total_queued_size") == 32400
@@ -114,10 +115,10 @@ def test_summary_accounts_for_every_line_of_the_fixture_files(h, aws, capsys):
     summary = h.handler(event(lines), None)
     assert summary["lines"] == len(lines)
     assert summary["status_lines"] + summary["log_event_lines"] + summary["skipped"] == len(lines)
-    assert summary["status_lines"] == 125 and summary["log_event_lines"] == 14
+    assert summary["status_lines"] == 125 and summary["log_event_lines"] == 15
     reasons = summary["skipped_by_reason"]
-    assert set(reasons) == {"comment", "empty", "backtrace", "other_log_line"}
-    assert reasons["backtrace"] == 12 and reasons["other_log_line"] == 1
+    assert set(reasons) == {"comment", "empty", "backtrace"}
+    assert reasons["backtrace"] == 12
     logged = summary_of(capsys.readouterr().out)
     assert logged["skipped_by_reason"] == reasons and logged["api_calls"] == 1
     for key in ("lines", "metrics", "skipped", "api_calls", "duration_ms"):
@@ -170,7 +171,7 @@ def test_lines_outside_cloudwatch_window_are_dropped_and_counted(h, aws, monkeyp
     calls = capture(h)
     summary = h.handler(event(STATUS + WARN), None)
     assert calls == [], reason
-    assert summary["skipped_by_reason"]["out_of_window"] == len(STATUS) + 14
+    assert summary["skipped_by_reason"]["out_of_window"] == len(STATUS) + 15
 
 
 def test_restart_is_not_a_negative_increase(h, aws):
@@ -292,3 +293,38 @@ def test_a_bug_while_folding_one_plugin_costs_that_plugins_lines_only(h, aws, mo
     assert summary["api_calls"] == 1 and sent_values(calls)  # the other plugins' metrics went out
     out = capsys.readouterr().out
     assert '"plugin lines failed"' in out and "simulated bug" in out
+
+
+# -- issue 16, item 5: JSON nested 100,000 deep is rejected and counted, never raised ------------------
+
+def _raw_event(payload: bytes) -> dict:
+    import base64
+    import gzip
+
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(payload, mtime=0)).decode()}}
+
+
+@pytest.mark.parametrize("payload", [b"[" * 100_000 + b"]" * 100_000, b"[" * 100_000,
+                                     b'{"messageType":"DATA_MESSAGE","logEvents":' + b"[" * 100_000 + b"]" * 100_000 + b"}"])
+def test_a_payload_nested_100000_deep_is_rejected_not_raised(h, payload, capsys):
+    """Before: RecursionError out of handler() (the README promises "logged, not raised")."""
+    summary = h.handler(_raw_event(payload), None)
+    assert summary["rejected"] == "too_deep" and summary["level"] == "error"
+    assert summary_of(capsys.readouterr().out)["rejected"] == "too_deep"
+
+
+def test_payload_fields_of_the_wrong_type_are_not_recursed_into(h, aws, capsys):
+    """Nested values where text is expected (depth the decoder accepts): never str()-ed."""
+    deep = "[" * 500 + "]" * 500
+    payload = ('{"messageType":"DATA_MESSAGE","logGroup":' + deep + ',"logStream":' + deep
+               + ',"owner":' + deep + ',"logEvents":[{"id":"1","timestamp":0,"message":' + deep + "},"
+               + json.dumps({"id": "2", "timestamp": 0, "message": STATUS[0]}) + "]}").encode()
+    summary = h.handler(_raw_event(payload), None)
+    assert summary["log_group"] == "" and summary["status_lines"] == 1
+    assert summary["skipped_by_reason"] == {"not_text": 1}
+
+
+def test_a_status_line_nested_too_deep_is_skipped_and_counted(h, aws, capsys):
+    deep = '2026-11-28 09:37:52 +0000 fluentd.status: {"plugin_id":"out_x","a":' + "[" * 100_000
+    summary = h.handler(event([deep] + STATUS[:5]), None)
+    assert summary["skipped_by_reason"] == {"too_deep": 1} and summary["status_lines"] == 5

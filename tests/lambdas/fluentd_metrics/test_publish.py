@@ -16,7 +16,7 @@ import fm_oracle as oracle
 import pytest
 from fm_testsupport import FIXTURE_NOW, emf_lines, real_lines, summary_of
 
-from shipper.awslogs import build_subscription_event
+from support_awslogs import build_subscription_event
 
 STATUS = real_lines("monitor_agent_stdout.log")
 WARN = real_lines("fluentd_warn_lines.log")
@@ -79,7 +79,8 @@ def throttling_response(content_type: str):
 class Throttler:
     """A botocore event hook, installed on the handler's own client, that answers selected
     PutMetricData attempts with a Throttling error instead of sending them to moto. The other
-    attempts go to moto untouched."""
+    attempts go to moto untouched. The handler makes one client call per attempt (it retries
+    itself, within its deadline); the attempts of one batch pass the same MetricData list."""
 
     def __init__(self, client, fail_attempts: int = 0, fail_call: int | None = None):
         self.fail_attempts, self.fail_call = fail_attempts, fail_call
@@ -88,12 +89,18 @@ class Throttler:
         self.throttled = 0
         self.bodies: list[bytes] = []
         self.datums: list[int] = []
+        self._seen: dict[int, int] = {}
+        self._keep: list = []  # the lists themselves, so that their ids stay unique
         client.meta.events.register("provide-client-params.cloudwatch.PutMetricData", self._new_call)
         client.meta.events.register("before-send.cloudwatch.PutMetricData", self._send)
 
     def _new_call(self, params, **_):
-        self.call += 1
-        self.datums.append(len(params["MetricData"]))
+        data = params["MetricData"]
+        if id(data) not in self._seen:
+            self._seen[id(data)] = len(self._seen)
+            self._keep.append(data)
+            self.datums.append(len(data))
+        self.call = self._seen[id(data)]
 
     def _send(self, request, **_):
         self.attempts[self.call] += 1
@@ -117,17 +124,31 @@ def status_lines_sum(cw) -> float:
     return sum(r["MetricDataResults"][0]["Values"])
 
 
-def test_throttling_is_retried_with_backoff_and_delivered(h, aws):
+def test_throttling_is_retried_with_backoff_and_delivered(h, aws, monkeypatch):
+    import fm_publish
+
+    slept: list[float] = []
+    monkeypatch.setattr(fm_publish.time, "sleep", slept.append)
     t = Throttler(h.client(h.config()), fail_attempts=2)
     summary = h.handler(event(STATUS + WARN), None)
     assert t.throttled == 2 and t.attempts[0] == 3
+    # full jitter: a random delay up to 0.5 s, then up to 1 s
+    assert len(slept) == 2 and 0 <= slept[0] <= 0.5 and 0 <= slept[1] <= 1.0
     assert summary["api_calls"] == 1 and summary["api_retries"] == 2 and summary["failed_calls"] == 0
     assert status_lines_sum(aws) == len(STATUS)
 
 
-def test_ten_thousand_lines_split_into_calls_within_the_limits(h, aws):
+def big_fleet(monkeypatch, h):
+    """100 outputs: more distinct metrics than the default budget allows (1,000 per invocation)."""
+    monkeypatch.setenv("METRICS_MAX_METRICS_PER_INVOCATION", "100000")
+    monkeypatch.setenv("METRICS_MAX_METRICS_PER_HOUR", "100000")
+    h.reset()
+
+
+def test_ten_thousand_lines_split_into_calls_within_the_limits(h, aws, monkeypatch):
     from botocore.serialize import create_serializer
 
+    big_fleet(monkeypatch, h)
     cli = h.client(h.config())
     t = Throttler(cli)
     lines = synthetic(10_000, plugins=100)
@@ -142,7 +163,8 @@ def test_ten_thousand_lines_split_into_calls_within_the_limits(h, aws):
     fm_fold = __import__("fm_fold")
     from fm_config import Config
 
-    folder = fm_fold.Folder(Config(), FIXTURE_NOW, {}, "g", "s")
+    folder = fm_fold.Folder(Config(max_metrics_per_invocation=10**5, max_metrics_per_hour=10**5), FIXTURE_NOW,
+                            {}, "g", "s")
     from fm_lines import parse_line
     for line in lines:
         folder.add_status(parse_line(line))
@@ -199,7 +221,7 @@ def test_more_than_150_distinct_values_in_a_minute_become_several_datums(h, aws)
 
 def test_a_call_that_fails_for_good_goes_out_as_emf_and_the_rest_still_go(h, aws, monkeypatch, capsys):
     monkeypatch.setenv("METRICS_MAX_ATTEMPTS", "2")
-    h.reset()
+    big_fleet(monkeypatch, h)
     t = Throttler(h.client(h.config()), fail_call=1)
     summary = h.handler(event(synthetic(6000, plugins=100)), None)
     assert summary["api_calls"] >= 3 and summary["failed_calls"] == 1 and t.attempts[1] == 2
@@ -220,7 +242,7 @@ def test_a_call_that_fails_for_good_goes_out_as_emf_and_the_rest_still_go(h, aws
 def test_raise_mode_fails_the_invocation_after_sending_the_rest(h, aws, monkeypatch):
     monkeypatch.setenv("METRICS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("METRICS_ON_API_FAILURE", "raise")
-    h.reset()
+    big_fleet(monkeypatch, h)
     Throttler(h.client(h.config()), fail_call=0)
     with pytest.raises(h.MetricsPublishError, match="1 of"):
         h.handler(event(synthetic(6000, plugins=100)), None)
@@ -314,3 +336,24 @@ def test_emf_splits_at_100_metrics_and_100_values(h):
     digest = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
     assert digest == hashlib.sha256(json.dumps(fm_publish.emf_documents("fluentd", datums, 1),
                                                sort_keys=True).encode()).hexdigest()
+
+
+def test_emf_one_document_case_matches_the_splitting_case(h):
+    """Up to 100 metrics of up to 100 values: one document, built without the search for room;
+    the same content as the general path gives (checked through the spec and the values)."""
+    import fm_publish
+
+    dims = (("PluginId", "out_x"),)
+    metrics = [(f"m{i}", "Bytes" if i % 2 else "Count", [float(i)] * (1 + i % 3)) for i in range(100)]
+    for resolution in (1, 60):
+        docs = fm_publish.emf_from_series("fluentd", [(FIXTURE_NOW, dims, metrics)], resolution)
+        assert len(docs) == 1
+        validate_emf(docs[0])
+        defs = docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        assert [(d["Name"], d["Unit"]) for d in defs] == [(n, u) for n, u, _ in metrics]
+        assert all(d.get("StorageResolution") == (1 if resolution == 1 else None) for d in defs)
+        assert all(docs[0][n] == (v[0] if len(v) == 1 else v) for n, _, v in metrics)
+        # one more metric: the general path, split into two documents holding the same
+        split = fm_publish.emf_from_series("fluentd", [(FIXTURE_NOW, dims, metrics + [("z", "Count", [1.0])])],
+                                           resolution)
+        assert len(split) == 2 and {**split[0], **split[1]}.keys() >= set(docs[0]) - {"_aws"}

@@ -59,6 +59,7 @@ def test_check_names_file_pointer_and_rule_one_line_each(make_registry, capsys):
     path.write_text(json.dumps(doc))
     assert main(["schemas", "check", "--registry", str(root)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
+    assert err.pop(0) == f"shipper: registry {root} (--registry)"
     assert err[-1].startswith("shipper: error: 2 problem(s)")
     assert sorted(line.split(": [")[1].split("]")[0] for line in err[:-1]) == ["column-name", "reserved-prefix"]
     assert all("access_log/access_log.1.schema.json#/properties/" in line for line in err[:-1])

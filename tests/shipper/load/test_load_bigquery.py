@@ -6,9 +6,8 @@ import pytest
 
 from shipper.load import LoadAborted, load
 from shipper.registry import load_registry
-from shipper.tables import ensure_tables
-from shipper.tables._targets import BigQueryTarget
 from shipper.testing.fake_bigquery import FakeBigQueryAPI
+from shipper.warehouse import ensure_tables, open_warehouse
 
 URL = "bigquery://test-project/logs"
 
@@ -17,9 +16,9 @@ URL = "bigquery://test-project/logs"
 def fake(monkeypatch):
     with FakeBigQueryAPI() as fake:
         fake.add_dataset("logs")
-        target = BigQueryTarget(URL, "test-project", "logs")
-        target._client = fake.client()
+        target = open_warehouse(URL, client=fake.client())
         ensure_tables(target, load_registry(full_check=False))
+        target.close()
         fake.requests.clear()
         monkeypatch.setenv("SHIPPER_BIGQUERY_ENDPOINT", fake.endpoint)
         yield fake

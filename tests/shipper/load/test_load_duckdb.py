@@ -114,7 +114,7 @@ def test_hostile_input_is_reported_and_kept(tmp_path, warehouse, lb):
     src = tmp_path / "hostile.log"
     src.write_bytes(data)
     rej_path = tmp_path / "rej.jsonl"
-    s = load([str(src)], warehouse, rejects=rej_path, max_line=1024 * 1024)
+    s = load([str(src)], warehouse, rejects=rej_path, max_line=1024 * 1024, final=True)
     assert s.lines == 10
     assert s.tables["access_log"].inserted == 1 and s.tables["raw_log"].inserted == 1
     assert s.blank == 1
@@ -151,27 +151,35 @@ def test_value_duckdb_refuses_is_isolated_and_the_rest_loaded(tmp_path, warehous
     """A row the target refuses (here handed to the DuckDB sink past the check, as a registry
     and a live table that disagree would) is isolated by halving the batch: only it is
     rejected, with DuckDB's reason and its source line; its batch-mates are loaded."""
-    from shipper.load._duckdb import DuckDBLoadTarget
-    from shipper.load._rejects import RejectSink
-    from shipper.load._summary import Summary
+    from shipper.load import _Loader
+    from shipper.load._sources import resolve
     from shipper.registry import load_registry
+    from shipper.warehouse import open_warehouse
 
+    src = tmp_path / "src.log"
+    src.write_bytes(b"")
     registry = load_registry(full_check=False)
     table = registry.table("access_log")
-    summary, rejects = Summary(), RejectSink(tmp_path / "r.jsonl")
-    sink = DuckDBLoadTarget(warehouse, registry, summary, rejects, lambda o: ("src.log", o))
+    loader = _Loader([resolve(str(src))], registry, 1 << 20)
+    loader.start(open_warehouse(warehouse).url, tmp_path / "r.jsonl")
+    loader.starts.append((1, resolve(str(src))))
+    sink = open_warehouse(warehouse).writer(registry, loader)
+    encode = sink.encoder(table)
+    rows = []
     for i in range(20):
         row = lb.access(i)
         if i == 13:
             row["timestamp"] = "not a time"
-        sink.add(table, row["log_id"], i + 1, None, row)
+        rows.append(encode(row["log_id"], i + 1, None, row))
+    sink.write(table, 1, rows)
     sink.flush()
     sink.close()
-    rejects.close()
+    loader.rejects.close()
+    summary = loader.summary
     assert summary.tables["access_log"].inserted == 19
     assert summary.rejected == {"refused by the target": 1}
     (r,) = lb.rejects(tmp_path / "r.jsonl")
-    assert (r["source"], r["line"]) == ("src.log", 14)
+    assert (r["source"], r["line"]) == (str(src), 14)
     assert r["reason"].startswith("refused by DuckDB") and r["row"]["log_id"] == "id-000013"
     assert lb.rows(warehouse, "SELECT count(*) FROM access_log") == [(19,)]
 
@@ -283,7 +291,8 @@ def test_every_line_is_accounted_for(tmp_path_factory, lines, newline_at_end):
     expected_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
     assert s.lines == expected_lines
     loaded = sum(t.inserted + t.duplicates for t in s.tables.values())
-    assert loaded + s.rejected_total + s.blank == s.lines
+    assert loaded + s.rejected_total + s.blank + s.waiting == s.lines
+    assert s.waiting == (1 if data and not data.endswith(b"\n") else 0)
     kept = (d / "r.jsonl").read_bytes().count(b"\n") if (d / "r.jsonl").exists() else 0
     assert kept == s.rejected_total
 
@@ -297,7 +306,7 @@ def test_progress_bar_on_request(tmp_path, warehouse, lb, capsys):
 
 
 def test_in_process_executor_where_fork_is_not_available(tmp_path, warehouse, lb, monkeypatch):
-    import shipper.load._duckdb_exec as ex
+    import shipper.warehouse._duckdb_exec as ex
 
     monkeypatch.setattr(ex.sys, "platform", "darwin")
     src = tmp_path / "a.log"
@@ -310,7 +319,7 @@ def test_in_process_executor_where_fork_is_not_available(tmp_path, warehouse, lb
 def test_target_failure_that_is_not_a_value_stops_with_resume_point(tmp_path, warehouse, lb, monkeypatch):
     """A disk-full (or any non-value) DuckDB error does not split batches or reject rows: the
     load stops, names the line to resume from, and a re-run completes without duplicates."""
-    import shipper.load._duckdb_exec as ex
+    import shipper.warehouse._duckdb_exec as ex
 
     src = tmp_path / "a.log"
     src.write_bytes(lb.jsonl([lb.access(i) for i in range(40)]))

@@ -15,17 +15,15 @@ from starlette.routing import Route
 from support import SCHEMAS
 
 from shipper._fit import check_record
-from shipper.middleware._common import LIMITS, REQUEST_ID_MAX, client_address, cut, request_id_from
+from shipper.middleware._common import REQUEST_ID_MAX, client_address, cut, request_id_from
 from shipper.registry import load_registry
 
 SAFE_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
 REGISTRY = load_registry(SCHEMAS, full_check=False)
 
 
-def test_limits_are_the_registry_s() -> None:
-    table = REGISTRY.table("access_log")
-    assert {k: table.field(k).constraints.max_length for k in LIMITS} == LIMITS
-    assert REGISTRY.table("app_log").field("request_id").constraints.max_length == REQUEST_ID_MAX
+def test_request_id_bound_fits_the_envelope() -> None:
+    assert REGISTRY.table("app_log").field("request_id").constraints.max_length >= REQUEST_ID_MAX
 
 
 @given(st.one_of(st.text(), st.binary(), st.none(),
@@ -45,7 +43,7 @@ def test_a_sane_request_id_is_kept(value: str) -> None:
 @given(st.one_of(st.text(max_size=500), st.binary(max_size=500)), st.booleans())
 def test_forwarded_for_yields_an_ip_or_the_peer(xff: Any, trust: bool) -> None:
     got = client_address(xff, "192.0.2.1", trust)
-    assert got is not None and len(got) <= LIMITS["remote_ip"]
+    assert got is not None and len(got) <= 64
     ipaddress.ip_address(got)
     if not trust:
         assert got == "192.0.2.1"

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from shipper.load import load
-from shipper.query import QueryError, bigquery_job_config, parse_param, run_query, transpile
+from shipper.query import QueryError, parse_param, run_query
+from shipper.warehouse._bigquery_sql import transpile
 
 LATENCIES = {"/version/endpoint": [0.01 * i for i in range(1, 101)], "/health": [0.001] * 10}
 
@@ -106,13 +107,6 @@ def test_errors_in_bigquery_words(warehouse, sql, expected):
 def test_syntax_error_has_position():
     with pytest.raises(QueryError, match=r"at \[1:\d+\]"):
         transpile("SELECT FROM WHERE (")
-
-
-def test_bigquery_job_config_carries_typed_parameters():
-    cfg = bigquery_job_config(PARAMS + [parse_param("n=3")])
-    reprs = [p.to_api_repr() for p in cfg.query_parameters]
-    assert reprs[0]["name"] == "from" and reprs[0]["parameterType"]["type"] == "TIMESTAMP"
-    assert reprs[2] == {"name": "n", "parameterType": {"type": "INT64"}, "parameterValue": {"value": "3"}}
 
 
 def test_cli_formats(warehouse, capsys):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from shipper.registry import check, compare_tables, load_registry
-from shipper.tables import REJECT, apply, open_target, plan
+from shipper.warehouse import REJECT, apply, plan
+from shipper.warehouse import open_warehouse as open_target
 from shipper.testing.fake_bigquery import FakeBigQueryAPI
 from support import base_table
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shipper.registry import REQUIRED, RegistryError, load_registry
 from shipper.registry._parse import parse_registry
-from shipper.targets.bigquery import field_to_json
+from shipper.render.bigquery import field_to_json
 from support import SCHEMAS, base_table
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "type_mapping.json").read_text())["vectors"]

@@ -57,10 +57,11 @@ def test_nesting_deeper_than_15_is_refused(make_registry):
     assert "nesting-depth" in {p.rule for p in problems}
 
 
-def test_more_than_10000_columns_is_refused(make_registry):
-    props = {f"c{i}": {"type": "integer", "description": "c"} for i in range(10_001)}
+def test_more_than_2000_columns_is_refused_with_the_reason(make_registry):
+    props = {f"c{i}": {"type": "integer", "description": "c"} for i in range(2_000)}  # + envelope
     _, problems = check(make_registry({"t": [base_table("t", **props)]}))
     assert [p.rule for p in problems] == ["column-count"]
+    assert "300 MB" in problems[0].message and "10,000" in problems[0].message
 
 
 def test_version_gap(make_registry):
