@@ -170,7 +170,7 @@ def _verify_shipper(case: str) -> None:
 
     import shipper
     from shipper._config import registry
-    from shipper._fit import check_record
+    from shipper.rules import check_record
     from shipper.sinks import FileSink
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ._constants import LEVELS
 from ._redact import DEFAULT_REDACT_KEYS, key_words
 
-LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 MODES = ("safe", "strict")
 DEFAULT_MAX_LINE_BYTES = 16 * 1024  # Docker's log driver splits longer lines
 MIN_LINE_BYTES = 1024  # below this even the envelope of an error record would not fit

@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 
 from . import _clock, _stats
+from ._constants import LEVEL_METHODS, LEVELS, LOGGER_KEYS
 from ._context import get_context
 from ._fast import (
     CALL_OPTIONS,
-    RESERVED,
     WRITE_INLINE,
     WRITE_LOCKED,
     WRITE_SINK,
@@ -35,10 +35,9 @@ from ._fast import (
 from ._fast import column_specs as make_specs
 from ._redact import Redactor
 from ._slow import SlowPath
+from .rules import rules_for
 from .sinks._fd import FdSink
 
-LEVEL_METHODS = (("debug", "DEBUG", 10), ("info", "INFO", 20), ("warning", "WARNING", 30),
-                 ("error", "ERROR", 40), ("critical", "CRITICAL", 50))
 _SAFE_KEY_LIMIT = 4096
 
 
@@ -59,18 +58,19 @@ class Core:
         self.version = cfg.version
         self.strict = cfg.mode == "strict"
         self.sink = sink
+        self.rules = rules_for(table)
         self.redact = Redactor(cfg.redact_keys)
-        self.specs = make_specs(table, self.redact)
-        self.extra = table.extra_field
+        self.specs = make_specs(self.rules, self.redact)
+        self.extra = self.rules.extra_column
         self.write = write_mode(sink, cfg.max_line_bytes)
         self._safe_keys: set[str] = set()
-        self.slow = SlowPath(table, cfg, sink, self.redact, self.learn)
+        self.slow = SlowPath(self.rules, cfg, sink, self.redact, self.learn)
         self.env = self._env()
         # every namespace compiled for this core, for the fork hook (a handful: the methods,
         # the no-op, the stdlib bridge's code; loggers and bind() add none)
         self._namespaces: list[dict[str, Any]] = []
         self._lock = threading.RLock()
-        self.noop = self.compile(noop_lines(table), f"{self.name} below the level")["log_noop"]
+        self.noop = self.compile(noop_lines(self.rules), f"{self.name} below the level")["log_noop"]
         # code other modules compile for this table (the stdlib bridge's), kept with the core
         self.attached: dict[str, Any] = {}
         _live_cores.add(self)
@@ -80,7 +80,7 @@ class Core:
         secret, not a name the logger owns or a call option (exc_info, stack_info), not a
         declared column, not the extra column. The
         answer for a good key is remembered (bounded)."""
-        ok = (type(key) is str and key not in RESERVED and key not in CALL_OPTIONS
+        ok = (type(key) is str and key not in LOGGER_KEYS and key not in CALL_OPTIONS
               and key not in self.specs and key != self.extra and not self.redact(key))
         if ok and len(self._safe_keys) < _SAFE_KEY_LIMIT:
             self._safe_keys.add(key)
@@ -121,12 +121,12 @@ class Core:
         """The five level methods (debug..critical) of the table's logger class: below the
         configured level the shared no-op, else the table's generated method for the level
         (the factory is compiled once per core)."""
-        plan = plan_for(self.table, self.specs, service=self.cfg.service is not None,
+        plan = plan_for(self.rules, self.specs, service=self.cfg.service is not None,
                         write=self.write)
         make = self.compile(factory_lines(plan), f"{self.name} methods")["make_log_method"]
         level = self.cfg.level
-        return {method: make(severity) if number >= level else self.noop
-                for method, severity, number in LEVEL_METHODS}
+        return {method: make(severity) if LEVELS[severity] >= level else self.noop
+                for method, severity in LEVEL_METHODS}
 
     def after_fork(self) -> None:
         """A forked child takes new log ids (a new prefix and counter): every namespace of

@@ -29,11 +29,10 @@ from typing import Any, Protocol
 import orjson
 
 from ._clock import from_datetime
-from ._redact import NO_REDACTION, REDACTED, Redactor
+from ._constants import INT64_MAX, INT64_MIN, LOGGER_KEYS, REDACTED
+from ._redact import NO_REDACTION, Redactor
 from ._text import fix_utf8, int_text, utf8_ok
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 MAX_DEPTH = 32  # deeper than this is not a log record any more; BigQuery JSON allows 500
 
 __all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "NO_REDACTION", "REDACTED", "Notes", "cut",
@@ -261,7 +260,7 @@ _MIN_KEEP = 32  # characters a shortened value keeps before its marker
 
 # Envelope values never shortened: the routing key, the time and the level are how the record
 # is found at all, and they are short.
-_KEEP = frozenset({"log_table", "timestamp", "severity", "log_id"})
+_KEEP = frozenset({*LOGGER_KEYS, "timestamp"})
 
 
 def dumps_line(record: dict[str, Any]) -> bytes:

@@ -1,4 +1,4 @@
-"""The fast path: per-table Python source, built from the registry model and compiled once.
+"""The fast path: per-table Python source, built from the column-rule model, compiled once.
 
 A record that already fits its table (the common case: a str where a STRING is declared, an
 int in range, a finite float) costs one dict lookup and one or two `type(v) is ...` tests per
@@ -8,12 +8,15 @@ URL with credentials - raises `_Slow` inside the generated code and the record g
 path (`_slow.py`), which repairs it and accounts for every change. The tests hold the two paths
 to the same output.
 
-How the source is made: each column's rule is a `ColumnSpec` (named kinds, no magic numbers);
-small functions below return the lines of one part each (the timestamp, the envelope, the
-loop over context fields, one column parameter, the encoding, the write), and `method_lines`
-puts them together. `compile_lines` registers the source with linecache, so that a traceback
-through generated code shows its lines. `tests/shipper/logger/golden/` holds the source made
-for the shipped tables; `make test` compares.
+How the source is made: the fast path is a target of the column-rule model (`shipper.rules`):
+each column's `ColumnRule` becomes a `ColumnSpec` (named kinds, no magic numbers), what the fast
+path accepts without repair - a subset of what the rule accepts (the tests hold it to that, and
+run the record-verdict vectors through it). Small functions below return the lines of one part
+each (the timestamp, the envelope, the loop over context fields, one column parameter, the
+encoding, the write), and `method_lines` puts them together. `compile_lines` goes through
+`shipper._codegen`, which registers the source with linecache, so that a traceback through
+generated code shows its lines. `tests/shipper/logger/golden/` holds the source made for the
+shipped tables; `make test` compares.
 
 The level methods of a table are methods of the table's logger class (`_logger.py`), made by a
 factory, `make_log_method(SEV)`, compiled once per table and configuration: a logger's bound
@@ -25,31 +28,35 @@ The stdlib bridge (`_stdlib.py`) builds its `handle(record)` from the same parts
 
 from __future__ import annotations
 
-import hashlib
 import keyword
-import linecache
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-FLOAT_MAX = sys.float_info.max
+from . import _codegen
+from ._constants import (
+    DRIVER_FILLED,
+    FLOAT64_MAX,
+    INT64_MAX,
+    INT64_MIN,
+    LOGGER_FILLED,
+    LOGGER_KEYS,
+    ROUTING_KEY,
+)
+from .rules import ColumnRule, TableRules
+from .rules._model import BOOL, FLOAT64, INT64, STRING
 
-# Keys the logger itself sets; a caller's field of that name goes through the slow path.
-RESERVED = ("log_table", "severity", "log_id")
 # Keywords that are options of the call, not fields (as in the stdlib): the slow path acts on
 # them (the error record, the caller's stack).
 CALL_OPTIONS = frozenset({"exc_info", "stack_info"})
 
-# Envelope columns an app does not pass: the logger fills them (RESERVED, timestamp, service
+# Envelope columns an app does not pass: the logger fills them (its keys, timestamp, service
 # from the configuration) or the Docker log driver adds them (container_*); `message` is where
 # the event goes, so a caller's message= is a clash (moved to extra and counted on the slow
 # path, as severity= is). Every parameter costs every call (~25 ns, passed or not: a default
 # to bind, a test), so these are not parameters; passed anyway, they arrive in **kw and take
 # the same rules (or the slow path).
-NOT_PARAMS = frozenset(RESERVED) | {"timestamp", "service", "container_name", "container_id",
-                                    "message"}
+NOT_PARAMS = frozenset(LOGGER_FILLED) | frozenset(DRIVER_FILLED) | {"message"}
 # Names the generated code uses itself: a column called like one of them is not a parameter
 # (it still works, through **kw and the generic loop).
 INTERNAL_NAMES = frozenset({"self", "bound", "event", "kw", "ts", "lid", "rec", "ex", "ctx", "k",
@@ -73,20 +80,21 @@ class _Slow(Exception):
     """Raised inside generated code: this record needs the slow path."""
 
 
-# -- named column specs ----------------------------------------------------------------------
+# -- named column specs: the fast path's target of the column-rule model --------------------
 
-STRING = "string"    # hi: maxLength (sys.maxsize when none)
-ENUM = "enum"        # hi: the allowed values (a frozenset of str)
-INT64 = "int64"      # lo..hi
-FLOAT64 = "float64"  # lo..hi, finite (an int in range fits too)
-BOOL = "bool"
-SLOW = "slow"        # always the slow path: TIMESTAMP, DATE, RECORD, REPEATED, JSON, the
+# Kinds: the model's own for the columns the fast path judges (STRING, INT64, FLOAT64, BOOL,
+# imported from shipper.rules), and two of its own.
+ENUM = "enum"        # a STRING column with allowed values (hi: a frozenset of them)
+SLOW = "slow"        # always the slow path: TIMESTAMP, DATE, RECORD, JSON, REPEATED, the
                      # envelope keys the logger owns, the extra column, secret-named columns
 
 
 class ColumnSpec(NamedTuple):
-    """What the fast path accepts for one column without repair. The generic loop unpacks it
-    per field (`kind, lo, hi, takes_none, required = s`): one tuple, no attribute lookups."""
+    """What the fast path accepts for one column without repair: a subset of what the
+    column's rule accepts (exact types, no conversion; a string's UTF-8 is orjson's to refuse).
+    The generic loop unpacks it per field (`kind, lo, hi, takes_none, required = s`): one
+    tuple, no attribute lookups. STRING: hi = maxLength (sys.maxsize when none); INT64 and
+    FLOAT64: lo..hi, the kind's own range and the rule's bounds."""
 
     kind: str
     lo: Any = None
@@ -95,32 +103,34 @@ class ColumnSpec(NamedTuple):
     required: bool = False
 
 
-def column_spec(f: Any, table: Any, redact: Callable[[str], bool]) -> ColumnSpec:
-    c = f.constraints
-    required = f.mode == "REQUIRED"
-    if (f.mode == "REPEATED" or redact(f.name) or f.name in RESERVED
-            or f.name == table.extra_field):
+def column_spec(rule: ColumnRule, rules: TableRules, redact: Callable[[str], bool]
+                ) -> ColumnSpec:
+    """The fast path's spec of one column, from its rule (`shipper.rules.rules_for`)."""
+    required = rule.required
+    if (rule.repeated or redact(rule.name) or rule.name in LOGGER_KEYS
+            or rule.name == rules.extra_column):
         return ColumnSpec(SLOW, required=required)
-    if f.type == "STRING":
-        if c.enum is not None:
-            return ColumnSpec(ENUM, None, frozenset(c.enum), not required, required)
-        hi = c.max_length if c.max_length is not None else sys.maxsize
-        return ColumnSpec(STRING, None, hi, not required, required)
-    if f.type == "INT64":
-        lo = max(INT64_MIN, c.minimum) if c.minimum is not None else INT64_MIN
-        hi = min(INT64_MAX, c.maximum) if c.maximum is not None else INT64_MAX
-        return ColumnSpec(INT64, lo, hi, not required, required)
-    if f.type == "FLOAT64":
-        lo = c.minimum if c.minimum is not None else -FLOAT_MAX
-        hi = c.maximum if c.maximum is not None else FLOAT_MAX
-        return ColumnSpec(FLOAT64, lo, hi, not required, required)
-    if f.type == "BOOL":
-        return ColumnSpec(BOOL, takes_none=not required, required=required)
+    takes_none = not required
+    lo, hi = rule.bounds
+    if rule.kind == STRING:
+        if rule.enum is not None:
+            return ColumnSpec(ENUM, None, frozenset(x for x in rule.enum if x is not None),
+                              takes_none, required)
+        length = rule.max_length if rule.max_length is not None else sys.maxsize
+        return ColumnSpec(STRING, None, length, takes_none, required)
+    if rule.kind == INT64:
+        return ColumnSpec(INT64, INT64_MIN if lo is None else max(INT64_MIN, lo),
+                          INT64_MAX if hi is None else min(INT64_MAX, hi), takes_none, required)
+    if rule.kind == FLOAT64:
+        return ColumnSpec(FLOAT64, -FLOAT64_MAX if lo is None else lo,
+                          FLOAT64_MAX if hi is None else hi, takes_none, required)
+    if rule.kind == BOOL:
+        return ColumnSpec(BOOL, takes_none=takes_none, required=required)
     return ColumnSpec(SLOW, required=required)
 
 
-def column_specs(table: Any, redact: Callable[[str], bool]) -> dict[str, ColumnSpec]:
-    return {f.name: column_spec(f, table, redact) for f in table.fields}
+def column_specs(rules: TableRules, redact: Callable[[str], bool]) -> dict[str, ColumnSpec]:
+    return {rule.name: column_spec(rule, rules, redact) for rule in rules.columns}
 
 
 def column_test(spec: ColumnSpec, v: str) -> str | None:
@@ -182,21 +192,18 @@ def scalar_test(v: str, expected: type = str) -> str:
     return " or ".join(f"({_SCALAR_TESTS[t].format(v=v)})" for t in order)
 
 
-def param_columns(table: Any) -> list[Any]:
+def param_columns(rules: TableRules) -> list[str]:
     """Columns that become keyword parameters of the generated method (C binds them: fast)."""
-    out = [f for f in table.fields
-           if f.name.isidentifier() and not keyword.iskeyword(f.name)
-           and f.name not in INTERNAL_NAMES and f.name not in NOT_PARAMS
-           and not f.name.isupper() and not f.name.startswith("_")]
+    out = [c.name for c in rules.columns
+           if c.name.isidentifier() and not keyword.iskeyword(c.name)
+           and c.name not in INTERNAL_NAMES and c.name not in NOT_PARAMS
+           and not c.name.isupper() and not c.name.startswith("_")]
     return out if len(out) <= MAX_PARAMS else []
 
 
 # -- lines ------------------------------------------------------------------------------------
 
-def indent(lines: Iterable[str], by: int = 1) -> list[str]:
-    """Lines shifted right by `by` levels of four spaces (blank lines stay blank)."""
-    pad = "    " * by
-    return [pad + line if line else line for line in lines]
+indent = _codegen.indent
 
 
 def timestamp_lines(clock: str, cache: str, prefix: str, per_second: int,
@@ -230,7 +237,7 @@ def envelope_lines(service: bool) -> list[str]:
     """The log id and the record dict with the envelope the logger fills."""
     svc = ', "service": SERVICE' if service else ""
     return ['lid = f"{PFX}{next(SEQ)}"',
-            f'rec = {{"log_table": TABLE, "timestamp": ts, "severity": SEV{svc}, "log_id": lid}}',
+            f'rec = {{{ROUTING_KEY!r}: TABLE, "timestamp": ts, "severity": SEV{svc}, "log_id": lid}}',
             "ex = None"]
 
 
@@ -294,13 +301,13 @@ def loop_lines(mapping: str, has_extra: bool) -> list[str]:
             *indent(field_check_lines(undeclared), 2)]
 
 
-def event_lines(table: Any, specs: dict[str, ColumnSpec], kw_may_hold_message: bool
+def event_lines(rules: TableRules, specs: dict[str, ColumnSpec], kw_may_hold_message: bool
                 ) -> list[str]:
     """The event into `message`, by the column's rule; anything else about it is the slow
     path's: not a str (a missing event too), a caller's message= besides it."""
     spec = specs.get("message")
     if spec is None:
-        if table.extra_field is None:
+        if rules.extra_column is None:
             return []  # neither message nor extra: the event is a label at the call site
         lines = ["if type(event) is not str:", "    raise _Slow"]  # into extra, as `event`
         if kw_may_hold_message:
@@ -337,6 +344,13 @@ def param_lines(name: str, spec: ColumnSpec) -> list[str]:
             f"        rec[{name!r}] = None",
             "    else:",
             "        raise _Slow"]
+
+
+def app_required(rules: TableRules) -> list[str]:
+    """REQUIRED columns the app must give: not the ones the logger fills, not `message` (the
+    event's)."""
+    return [c.name for c in rules.columns
+            if c.required and c.filled_by != "logger" and c.name != "message"]
 
 
 def required_lines(names: Iterable[str]) -> list[str]:
@@ -399,51 +413,48 @@ def guarded_lines(body: list[str], on_slow: list[str], write: list[str]) -> list
 class MethodPlan(NamedTuple):
     """Everything that shapes a table's generated level method."""
 
-    table: Any
+    rules: TableRules
     specs: dict[str, ColumnSpec]
-    params: list[Any]
+    params: list[str]
     service: bool
     write: str   # WRITE_INLINE, WRITE_LOCKED or WRITE_SINK
 
 
-def plan_for(table: Any, specs: dict[str, ColumnSpec], *, service: bool,
+def plan_for(rules: TableRules, specs: dict[str, ColumnSpec], *, service: bool,
              write: str) -> MethodPlan:
-    return MethodPlan(table, specs, param_columns(table), service, write)
+    return MethodPlan(rules, specs, param_columns(rules), service, write)
 
 
-def signature(params: list[Any]) -> str:
+def signature(params: list[str]) -> str:
     """Columns are positional-or-keyword parameters: their defaults come from a tuple, not a
     dict lookup each (kw-only), ~0.1 µs per call. Fields are keywords by contract; a stray
     positional lands in `_positional` and the call becomes an error record. The event has a
     default too: log.info() and log.info(event="x") must not raise TypeError (the slow path
     takes the event from kw, or makes an error record)."""
-    cols = "".join(f"{f.name}=_M, " for f in params)
+    cols = "".join(f"{name}=_M, " for name in params)
     return f"self, event=_M, _positional=_M, /, {cols}**kw"
 
 
-def all_fields_expr(params: list[Any]) -> str:
+def all_fields_expr(params: list[str]) -> str:
     """Every field the call passed, as one dict (for the slow path)."""
     if not params:
         return "kw"
-    pairs = "".join(f"({f.name!r}, {f.name}), " for f in params)
+    pairs = "".join(f"({name!r}, {name}), " for name in params)
     return "{**{k: v for k, v in (" + pairs + ") if v is not _M}, **kw}"
 
 
 def method_lines(plan: MethodPlan) -> list[str]:
     """`def log_method(self, ...)`: one record of the table at the level SEV, with the
     logger's bound fields."""
-    table, specs, params = plan.table, plan.specs, plan.params
-    has_extra = table.extra_field is not None
-    pnames = {f.name for f in params}
-    required = [f.name for f in table.fields if f.mode == "REQUIRED"
-                and f.name not in ("log_table", "timestamp", "severity", "log_id", "service",
-                                   "message") and f.name not in pnames]
+    rules, specs, params = plan.rules, plan.specs, plan.params
+    has_extra = rules.extra_column is not None
+    required = [name for name in app_required(rules) if name not in params]
     body = ["if _positional is not _M:", "    raise _Slow",
             *now_lines(), *envelope_lines(plan.service), *context_lines(has_extra)]
     body += ["bound = self._bound", *loop_lines("bound", has_extra)]
-    body += event_lines(table, specs, kw_may_hold_message=True)
-    for f in params:
-        body += param_lines(f.name, specs[f.name])
+    body += event_lines(rules, specs, kw_may_hold_message=True)
+    for name in params:
+        body += param_lines(name, specs[name])
     body += loop_lines("kw", has_extra)
     body += required_lines(required)
     body += encode_lines()
@@ -456,30 +467,27 @@ def method_lines(plan: MethodPlan) -> list[str]:
 
 def factory_lines(plan: MethodPlan) -> list[str]:
     """`make_log_method(SEV)`: the table's level method for a severity (a closure over it)."""
-    return [f"# The level methods of table {plan.table.name}, generated by shipper._fast from the",
-            "# registry model (tests/shipper/logger/golden/ holds a copy).",
+    return [f"# The level methods of table {plan.rules.table}, generated by shipper._fast from the",
+            "# column-rule model (tests/shipper/logger/golden/ holds a copy).",
             "",
             "def make_log_method(SEV):",
             *indent(method_lines(plan)),
             "    return log_method"]
 
 
-def noop_lines(table: Any) -> list[str]:
+def noop_lines(rules: TableRules) -> list[str]:
     """The table's below-level method: its signature, and nothing else.
 
     A call binds its fields to parameters (locals, set in C) instead of building a **kwargs
     dict: with the access-log record, 0.14 µs instead of 0.3 µs for `def f(*a, **kw)`.
     Like that one it takes anything (extra positionals, no event), so that a call below the
     level cannot fail whatever its arguments."""
-    cols = "".join(f"{f.name}=_M, " for f in param_columns(table))
+    cols = "".join(f"{name}=_M, " for name in param_columns(rules))
     return [f"def log_noop(self, event=None, _positional=_M, /, {cols}*args, **kw):",
             "    return None"]
 
 
 # -- compiling ------------------------------------------------------------------------------
-
-_PREFIX = "<shipper generated: "
-_SOURCES: dict[str, str] = {}  # name -> source (bounded: names are per table and shape)
 
 # Names every piece of generated code may use, besides what its caller adds.
 BASE_ENV: dict[str, Any] = {"_Slow": _Slow, "_M": MISSING, "STRING": STRING, "ENUM": ENUM,
@@ -489,21 +497,9 @@ BASE_ENV: dict[str, Any] = {"_Slow": _Slow, "_M": MISSING, "STRING": STRING, "EN
 def compile_lines(lines: Iterable[str], name: str, env: dict[str, Any]) -> dict[str, Any]:
     """Execute the generated `lines` in a new namespace made of BASE_ENV and `env`; return it.
 
-    `name` says what the code is; it becomes the code's file name, registered in linecache so
-    that tracebacks (and `inspect.getsource`) show the generated lines."""
-    source = "\n".join(lines) + "\n"
-    # one file name per distinct source (a table's code differs with the configuration)
-    digest = hashlib.blake2s(source.encode(), digest_size=4).hexdigest()
-    filename = f"{_PREFIX}{name} {digest}>"
-    _SOURCES[name] = source
-    if filename not in linecache.cache:
-        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True),
-                                     filename)
-    namespace = {**BASE_ENV, **env}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - built from the registry model
-    return namespace
+    Through `shipper._codegen`: `name` becomes the code's file name, registered in linecache,
+    so that tracebacks (and `inspect.getsource`) show the generated lines."""
+    return _codegen.compile_lines(lines, name, {**BASE_ENV, **env})
 
 
-def generated_source(name: str) -> str | None:
-    """The source last compiled under `name` (tests, golden files, curiosity)."""
-    return _SOURCES.get(name)
+generated_source = _codegen.generated_source

@@ -16,10 +16,9 @@ import threading
 from typing import Any
 
 from . import _config
-from ._core import LEVEL_METHODS, Core
+from ._constants import DEFAULT_TABLE, LEVEL_METHODS
+from ._core import Core
 from ._fast import MISSING
-
-DEFAULT_TABLE = "app_log"
 
 # Compiled cores per (table, configuration version).
 _cores: dict[tuple[str, int], Core] = {}
@@ -137,7 +136,7 @@ def _install(cls: type[Logger], core: Core) -> None:
 
 
 def _install_missing(cls: type[Logger], table: str) -> None:
-    for name, _, _ in LEVEL_METHODS:
+    for name, _ in LEVEL_METHODS:
         setattr(cls, name, _reresolve(name))
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-REDACTED = "[REDACTED]"
+from ._constants import REDACTED
+
 _CACHE_LIMIT = 4096
 
 # The default list: passwords, tokens and keys as apps, HTTP, AWS, GCP and Azure name them;

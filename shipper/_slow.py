@@ -18,33 +18,34 @@ from typing import Any
 import orjson
 
 from . import _clock, _stats
-from ._check import ROUTING_KEY
+from ._constants import FALLBACK_TABLE, LOGGER_KEYS, ROUTING_KEY
+from ._context import get_context
 from ._encode import fit_line
 from ._errors import RecordError, Violation
-from ._fast import MISSING, RESERVED
-from ._fit import FALLBACK_TABLE, Changes, Fitter, Unfixable, fallback_record
+from ._fast import MISSING
+from ._fit import Changes, Fitter, Unfixable, fallback_record
 from ._redact import Redactor
 
 
 class SlowPath:
     """Repair, account, emit: one table under one configuration."""
 
-    def __init__(self, table: Any, cfg: Any, sink: Any, redact: Redactor,
+    def __init__(self, rules: Any, cfg: Any, sink: Any, redact: Redactor,
                  learn: Any) -> None:
-        self.name = table.name
+        self.name = rules.table
         self.strict = cfg.mode == "strict"
         self.sink = sink
         self.max_bytes = cfg.max_line_bytes
         self.service = cfg.service
         self.redact = redact
         self.learn = learn
-        self.fitter = Fitter(table, redact)
-        self.declared = frozenset(table.field_names)
-        self.extra = table.extra_field
-        self.event_to = "message" if table.field("message") is not None else (
+        self.fitter = Fitter(rules, redact)
+        self.declared = frozenset(rules.names)
+        self.extra = rules.extra_column
+        self.event_to = "message" if rules.column("message") is not None else (
             "extra" if self.extra is not None else None)
-        error = table.field("error")
-        self.has_error = error is not None and error.type in ("RECORD", "JSON")
+        error = rules.column("error")
+        self.has_error = error is not None and error.kind in ("record", "json")
 
     def positional(self, severity: str, event: Any, first: Any, ts: str | None,
                    bound: dict[str, Any]) -> None:
@@ -117,8 +118,6 @@ class SlowPath:
                    bound: dict[str, Any], ch: Changes, log_id: str | None = None
                    ) -> dict[str, Any]:
         """Envelope + context + bound + event + call fields, before any repair."""
-        from ._context import get_context
-
         raw: dict[str, Any] = {"timestamp": ts if ts is not None else _clock.now(),
                                "severity": severity}
         if self.service is not None:
@@ -130,7 +129,7 @@ class SlowPath:
         kw = dict(kw)
         # the envelope's own keys are the logger's whoever passed them (the log id is the
         # insertId): a context or bound value of that name is treated like a call field's
-        for key in RESERVED:
+        for key in LOGGER_KEYS:
             if key in fields:
                 kw.setdefault(key, fields.pop(key))
         raw.update(fields)
@@ -139,7 +138,7 @@ class SlowPath:
             event = kw.pop("event", MISSING)
         exc_info = kw.pop("exc_info", None)
         stack_info = kw.pop("stack_info", None)
-        for key in RESERVED + (("message",) if self.event_to == "message" else ()):
+        for key in LOGGER_KEYS + (("message",) if self.event_to == "message" else ()):
             if key in kw:
                 value = kw.pop(key)
                 if self.extra is not None:

@@ -24,9 +24,11 @@ from typing import Any
 
 from . import _config, _stats
 from ._clock import from_epoch
+from ._constants import DEFAULT_TABLE, LEVEL_NAMES, LEVELS, UNKNOWN_SEVERITY
 from ._core import Core
 from ._fast import (
     ColumnSpec,
+    app_required,
     column_test,
     context_lines,
     created_lines,
@@ -42,11 +44,12 @@ from ._fast import (
     write_lines,
 )
 from ._fast import _Slow as Slow
-from ._logger import DEFAULT_TABLE, core_for
-from ._text import brief
+from ._logger import core_for
+from ._text import show
 
-# The standard levels; any other level number is mapped by `severity_of`.
-SEVERITIES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+# The standard levels (logging's numbers); any other level number is mapped by `severity_of`.
+SEVERITIES = LEVEL_NAMES
+_DESCENDING = sorted(LEVELS.items(), key=lambda kv: -kv[1])
 
 # Attributes every logging.LogRecord has: anything else in record.__dict__ came from `extra=`
 # (or from a formatter that ran first: message, asctime).
@@ -63,17 +66,12 @@ MAX_FILL_KEYS = 64
 
 
 def severity_of(levelno: int) -> str:
-    if levelno >= 50:
-        return "CRITICAL"
-    if levelno >= 40:
-        return "ERROR"
-    if levelno >= 30:
-        return "WARNING"
-    if levelno >= 20:
-        return "INFO"
-    if levelno >= 1:
-        return "DEBUG"
-    return "DEFAULT"
+    """The severity of a custom level: the nearest standard one below it (DEFAULT below
+    DEBUG's, for NOTSET and lower)."""
+    for name, number in _DESCENDING:
+        if levelno >= number:
+            return name
+    return _DESCENDING[-1][0] if levelno >= 1 else UNKNOWN_SEVERITY
 
 
 # -- generated code -----------------------------------------------------------------------------
@@ -171,13 +169,11 @@ def logger_lines(specs: dict[str, ColumnSpec]) -> list[str]:
 
 def body_lines(core: Core) -> list[str]:
     """A LogRecord's parts (SEV, event, D = its __dict__, created, name) to a line."""
-    table, specs = core.table, core.specs
-    required = [f.name for f in table.fields if f.mode == "REQUIRED"
-                and f.name not in ("log_table", "timestamp", "severity", "log_id", "service",
-                                   "message", "logger")]
+    rules, specs = core.rules, core.specs
+    required = [name for name in app_required(rules) if name != "logger"]
     body = [*created_lines(), *envelope_lines(core.cfg.service is not None),
-            *context_lines(table.extra_field is not None),
-            *event_lines(table, specs, kw_may_hold_message=False),
+            *context_lines(rules.extra_column is not None),
+            *event_lines(rules, specs, kw_may_hold_message=False),
             *logger_lines(specs), *extras_lines(), *required_lines(required),
             *encode_lines()]
     return body
@@ -372,9 +368,9 @@ class StdlibHandler(logging.Handler):
             try:
                 message = record.getMessage()
             except Exception as exc:  # noqa: BLE001 - a bad %-format must not lose the record
-                message = f"{brief(record.msg, 200)} (message formatting failed: " \
+                message = f"{show(record.msg, 200)} (message formatting failed: " \
                           f"{type(exc).__name__})"
-                record.__dict__.setdefault("args_repr", brief(record.args, 1000))
+                record.__dict__.setdefault("args_repr", show(record.args, 1000))
                 _stats.add("coerced")
             d = record.__dict__
             has_exc = bool(record.exc_info) and record.exc_info[1] is not None  # type: ignore[index]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
 import shipper
@@ -182,3 +183,29 @@ def test_compile_fitter_direct(registry: Any, clean: None) -> None:
                                          "severity": "INFO", **ACCESS, "status_code": "201"})
     with pytest.raises(ValueError):
         compile_fitter(table, "lenient")
+
+
+def test_a_required_column_with_a_default_gets_it(clean: None, make_registry: Any,
+                                                  tmp_path: Any) -> None:
+    """The rule model's FILL_DEFAULT policy: a REQUIRED column that is missing or unusable gets
+    the registry's default instead of the record becoming an error record (counted)."""
+    from support import base_table
+
+    doc = base_table("with_default", level={"type": "string", "enum": ["low", "high"],
+                                            "default": "low"})
+    doc["required"] = ["message", "level"]
+    root = make_registry({"with_default": [doc]})
+    path = tmp_path / "o.jsonl"
+    shipper.configure(sink=shipper.sinks.FileSink(path), registry=root)
+    log = shipper.get_logger("with_default")
+    log.info("missing")
+    log.info("unusable", level="medium")
+    log.info("given", level="high")
+    recs = [orjson.loads(x) for x in path.read_bytes().splitlines()]
+    assert [(r["log_table"], r["level"]) for r in recs] == [
+        ("with_default", "low"), ("with_default", "low"), ("with_default", "high")]
+    assert shipper.stats()["filled_default"] == 2
+    shipper.configure(mode="strict")
+    with pytest.raises(shipper.RecordError) as err:
+        log.info("missing")
+    assert (err.value.field, err.value.rule) == ("level", "required")

@@ -25,7 +25,7 @@ def handle(record):
             u = t - c[0]
         ts = f"{c[1]}{D3[u // 1000]}{D3[u % 1000]}Z"
         lid = f"{PFX}{next(SEQ)}"
-        rec = {"log_table": TABLE, "timestamp": ts, "severity": SEV, "service": SERVICE, "log_id": lid}
+        rec = {'log_table': TABLE, "timestamp": ts, "severity": SEV, "service": SERVICE, "log_id": lid}
         ex = None
         ctx = CTX_GET()
         if ctx:
