@@ -43,6 +43,8 @@ def test_no_file_reads_a_folder_beside_the_repository() -> None:
 
 # Markdown links [text](target) and backticked repository paths such as `docs/registry.md`.
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+# Files a walk-through creates (docs/registry.md's example table): they are not in the repository.
+EXAMPLES = ("payment_log",)
 PATH = re.compile(r"`((?:docs|shipper|schemas|fluentd|lambdas|deploy|demo|bench|tests)/[A-Za-z0-9_./-]+)`")
 
 
@@ -58,7 +60,7 @@ def test_every_file_a_doc_names_is_in_the_repository(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
     missing = [t for t in LINK.findall(text) if not _exists(doc.parent, t)]
     for path in PATH.findall(text):
-        if "*" in path or "<" in path or "{" in path:
+        if "*" in path or "<" in path or "{" in path or any(e in path for e in EXAMPLES):
             continue
         if not (REPO / path.rstrip("/.")).exists() and not any(REPO.glob(path.rstrip("/.") + "*")):
             missing.append(path)

@@ -58,7 +58,7 @@ def registry_markdown(registry: Registry) -> str:
     head = [
         "# Log tables",
         "",
-        "Generated from `schemas/` by `shipper schemas docs`; do not edit by hand.",
+        "Generated from `schemas/` by `shipper schemas generate` (`shipper schemas docs` prints it); do not edit by hand.",
         "",
     ]
     return "\n".join(head) + "\n" + "\n".join(table_markdown(t) for t in registry.tables)
