@@ -103,3 +103,12 @@ def test_any_property_schema_gives_fields_or_problems_never_a_crash(prop, make_r
     registry, problems, _ = parse_registry(make_registry({"t": [doc]}))
     table = registry.table("t")
     assert problems or table.field("p") is not None
+
+
+@pytest.mark.parametrize("ref", ["", "#", "#/properties/x"])
+def test_a_ref_back_into_its_own_table_is_a_problem_not_a_crash(make_registry, ref):
+    from shipper.registry import check
+
+    doc = base_table("t", x={"$ref": ref, "description": "loops"})
+    _, problems = check(make_registry({"t": [doc]}))
+    assert "ref" in {p.rule for p in problems}
