@@ -22,9 +22,11 @@ __all__ = [
     "clear_context",
     "configure",
     "context",
+    "get_config",
     "get_logger",
     "install_stdlib",
     "reset_stats",
+    "sinks",
     "stats",
     "unbind_context",
 ]
@@ -33,6 +35,7 @@ _LAZY = {
     "get_logger": ("._logger", "get_logger"),
     "Logger": ("._logger", "Logger"),
     "configure": ("._config", "configure"),
+    "get_config": ("._config", "get_config"),
     "bind_context": ("._context", "bind_context"),
     "unbind_context": ("._context", "unbind_context"),
     "clear_context": ("._context", "clear_context"),
@@ -43,12 +46,14 @@ _LAZY = {
     "Violation": ("._errors", "Violation"),
     "StdlibHandler": ("._stdlib", "StdlibHandler"),
     "install_stdlib": ("._stdlib", "install_stdlib"),
+    "sinks": (".sinks", None),  # a subpackage: `shipper.sinks.FileSink` right after import
 }
 
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._config import configure
+    from . import sinks
+    from ._config import configure, get_config
     from ._context import bind_context, clear_context, context, unbind_context
     from ._errors import RecordError, Violation
     from ._logger import Logger, get_logger
@@ -62,7 +67,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'shipper' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(spec[0], __name__), spec[1])
+    module = importlib.import_module(spec[0], __name__)
+    value = module if spec[1] is None else getattr(module, spec[1])
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -43,8 +43,11 @@ def now() -> str:
 # turned into text (str() of a 19-digit number costs more than the rest together). The
 # start values make the first offset fall outside any second, so the first record fills it.
 DIGITS3: tuple[str, ...] = tuple(f"{i:03d}" for i in range(1000))
-_ns_cache: tuple[int, str] = (-(10**30), "")
-_us_cache: tuple[int, str] = (-(10**30), "")
+# Each in a one-item list that generated code holds directly (`c = NS_CACHE[0]`: a list
+# index, where a module attribute costs a dict lookup per record); the tuple is replaced as a
+# whole, so threads never see half of it.
+ns_cache: list[tuple[int, str]] = [(-(10**30), "")]
+us_cache: list[tuple[int, str]] = [(-(10**30), "")]
 
 
 def _second_of(t: int, per_second: int) -> tuple[int, str]:
@@ -56,16 +59,14 @@ def _second_of(t: int, per_second: int) -> tuple[int, str]:
 
 
 def ns_prefix(t: int) -> tuple[int, str]:
-    """The `_ns_cache` entry for the second that `t` (time.time_ns()) falls in."""
-    global _ns_cache
-    c = _ns_cache = _second_of(t, 1_000_000_000)
+    """The `ns_cache` entry for the second that `t` (time.time_ns()) falls in."""
+    c = ns_cache[0] = _second_of(t, 1_000_000_000)
     return c
 
 
 def us_prefix(us: int) -> tuple[int, str]:
-    """The `_us_cache` entry for the second that `us` (microseconds since 1970) falls in."""
-    global _us_cache
-    c = _us_cache = _second_of(us, 1_000_000)
+    """The `us_cache` entry for the second that `us` (microseconds since 1970) falls in."""
+    c = us_cache[0] = _second_of(us, 1_000_000)
     return c
 
 
@@ -83,10 +84,14 @@ def from_epoch(t: float) -> str:
 
 
 def from_datetime(d: datetime) -> str:
-    """A datetime in the same shape; a naive one is taken as UTC (what Python's utcnow() made)."""
-    if d.tzinfo is not None:
+    """A datetime in the same shape; a naive one is taken as UTC (what Python's utcnow() made).
+
+    Raises OverflowError when the instant in UTC is outside years 1-9999 (0001-01-01T00:30
+    at +01:00). Formatted by hand: strftime's %Y does not pad years below 1000 on glibc."""
+    if d.tzinfo is not None and d.utcoffset():
         d = d.astimezone(timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+            f"{d.second:02d}.{d.microsecond:06d}Z")
 
 
 _prefix = ""

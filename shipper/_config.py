@@ -16,15 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
+from ._constants import LEVELS
+from ._redact import DEFAULT_REDACT_KEYS, key_words
+
 MODES = ("safe", "strict")
 DEFAULT_MAX_LINE_BYTES = 16 * 1024  # Docker's log driver splits longer lines
 MIN_LINE_BYTES = 1024  # below this even the envelope of an error record would not fit
-DEFAULT_REDACT_KEYS = frozenset({
-    "password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie",
-    "set_cookie",
-})
 
 ENV = {
     "service": "SHIPPER_SERVICE",
@@ -80,14 +77,15 @@ def parse_max_line_bytes(n: Any) -> int:
 
 
 def normalize_key(key: str) -> str:
-    """How redaction compares keys: case-insensitive, '-' the same as '_'."""
-    return key.lower().replace("-", "_")
+    """How redaction compares keys: by words, whatever the spelling ("X-Api-Key", "apiKey",
+    "API_KEY" -> "x_api_key", "api_key", "api_key")."""
+    return "_".join(key_words(key))
 
 
 def parse_redact_keys(keys: Any) -> frozenset[str]:
     if isinstance(keys, str):
         keys = [k for k in keys.replace(";", ",").split(",")]
-    return frozenset(normalize_key(k.strip()) for k in keys if k and k.strip())
+    return frozenset(n for n in (normalize_key(str(k)) for k in keys if k) if n)
 
 
 def from_env(environ: dict[str, str] | None = None) -> Config:
@@ -157,34 +155,66 @@ def sink() -> Any:
     return c.sink
 
 
-def configure(*, service: str | None = None, level: Any = None, mode: str | None = None,
-              sink: Any = None, max_line_bytes: int | None = None,
-              redact_keys: Any = None, registry: Any = None) -> None:
-    """Change the given settings (others keep their values) and rebuild every logger."""
+class _Keep:
+    def __repr__(self) -> str:
+        return "<keep>"
+
+
+KEEP: Any = _Keep()  # configure()'s default: "leave this setting as it is"
+SETTINGS = ("service", "level", "mode", "sink", "max_line_bytes", "redact_keys", "registry")
+
+
+def configure(*, service: Any = KEEP, level: Any = KEEP, mode: Any = KEEP, sink: Any = KEEP,
+              max_line_bytes: Any = KEEP, redact_keys: Any = KEEP, registry: Any = KEEP
+              ) -> None:
+    """Change the given settings (others keep their values) and rebuild every logger.
+
+    None puts a setting back to its default (the environment's value, or the built-in one;
+    for `sink`, a StdoutSink made at the next record), so that `configure(**get_config())`
+    restores a configuration saved earlier, defaults included."""
     global _current
+    given = {"service": service, "level": level, "mode": mode, "sink": sink,
+             "max_line_bytes": max_line_bytes, "redact_keys": redact_keys, "registry": registry}
     with _lock:
         c = current()
+        defaults = from_env() if any(v is None for v in given.values()) else None
         kw: dict[str, Any] = {}
-        if service is not None:
-            kw["service"] = str(service)
-        if level is not None:
-            kw["level"] = parse_level(level)
-        if mode is not None:
-            kw["mode"] = parse_mode(mode)
-        if sink is not None:
-            for method in ("emit", "flush", "close"):
-                if not callable(getattr(sink, method, None)):
-                    raise TypeError(f"sink {sink!r} has no {method}() method")
-            kw["sink"] = sink
-        if max_line_bytes is not None:
-            kw["max_line_bytes"] = parse_max_line_bytes(max_line_bytes)
-        if redact_keys is not None:
-            kw["redact_keys"] = parse_redact_keys(redact_keys)
-        if registry is not None:
-            kw["registry"] = registry
+        for name, value in given.items():
+            if value is KEEP:
+                continue
+            if value is None:
+                kw[name] = getattr(defaults, name)
+            elif name == "service":
+                kw[name] = str(value)
+            elif name == "level":
+                kw[name] = parse_level(value)
+            elif name == "mode":
+                kw[name] = parse_mode(value)
+            elif name == "sink":
+                for method in ("emit", "flush", "close"):
+                    if not callable(getattr(value, method, None)):
+                        raise TypeError(f"sink {value!r} has no {method}() method")
+                kw[name] = value
+            elif name == "max_line_bytes":
+                kw[name] = parse_max_line_bytes(value)
+            elif name == "redact_keys":
+                kw[name] = parse_redact_keys(value)
+            else:
+                kw[name] = value
+        if "registry" in kw:
             kw["_registry_obj"] = None
         _current = replace(c, version=c.version + 1, **kw)
         _rebuild_all()
+
+
+def get_config() -> dict[str, Any]:
+    """The settings in force, as `configure` takes them: save them, change what a test or a
+    block needs, and put them back with `configure(**saved)` (structlog's get_config)."""
+    c = current()
+    out = {name: getattr(c, name) for name in SETTINGS}
+    if c._registry_obj is not None:
+        out["registry"] = c._registry_obj  # parsed already: restoring does not parse again
+    return out
 
 
 def reset() -> None:

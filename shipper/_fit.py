@@ -1,12 +1,15 @@
 """Make a record fit its table: the slow path, compiled once per table and mode.
 
-The fast path (`_fast.py`) only accepts records that already fit. Everything else comes here:
-each declared field has a converter built once from the registry model; undeclared fields move
-into the table's extra column (or are dropped where it has none); every change is reported to a
-`Changes` collector. In safe mode the collector counts (`shipper.stats()`), and a record that
-cannot be repaired (a REQUIRED field missing or unusable) becomes an `app_log` error record
-that says what was wrong. In strict mode any repair that loses or alters data raises
-`RecordError` naming the table, the field and the rule.
+The fast path (`_fast.py`) only accepts records that already fit. Everything else comes here.
+The repair path is a target of the column-rule model (`shipper.rules`): each column's
+converter is built once from its `ColumnRule` - kind, allowed values, length, bounds, mode,
+children - and what happens to a value no conversion saves is the rule's repair policy
+(`on_invalid`): dropped, moved to the extra column, the column's default written, or the record
+turned into an `app_log` error record that says what was wrong. Undeclared fields move into the
+table's extra column (or are dropped where it has none); every change is reported to a
+`Changes` collector. In safe mode the collector counts (`shipper.stats()`); in strict mode any
+repair that loses or alters data raises `RecordError` naming the table, the field and the
+rule. The record-verdict vectors run through it (tests/shipper/logger/test_record_verdicts.py).
 
 Natural conversions (datetime -> TIMESTAMP text, Enum -> value, tuple -> array, exception ->
 error RECORD) are what the API invites, so they are counted as "coerced" but never raise.
@@ -17,25 +20,32 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from . import _stats
-from ._check import ROUTING_KEY, check_record, valid_date, valid_timestamp
+from ._check import (
+    TIMESTAMP_RE,
+    check_record,
+    valid_date,
+    valid_timestamp,
+)
 from ._clock import from_datetime, from_epoch, new_log_id, now
+from ._constants import FALLBACK_TABLE, INT64_MAX, INT64_MIN, REDACTED, ROUTING_KEY
 from ._encode import (
-    INT64_MAX,
-    INT64_MIN,
-    REDACTED,
+    clean_text,
     cut,
+    datetime_text,
     error_record,
-    fix_utf8,
+    object_pairs,
     to_json,
-    utf8_ok,
 )
 from ._errors import RecordError, Violation
-from ._redact import Redactor
+from ._redact import NO_REDACTION, Redactor
+from ._text import int_text, show, utf8_ok
+from .rules import FALLBACK, FILL_DEFAULT, MOVE_TO_EXTRA, ColumnRule, TableRules, rules_for
+from .rules._model import BOOL, DATE, FLOAT64, INT64, JSON, RECORD, STRING, TIMESTAMP
 
 __all__ = [
     "Changes",
@@ -48,7 +58,8 @@ __all__ = [
     "fallback_record",
 ]
 
-FALLBACK_TABLE = "app_log"
+# The one form the logger writes (from_datetime, now()): other valid forms are normalised to it.
+CANONICAL_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
 _FLOAT_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*\Z")
 _MAX_FLOAT_INT = 2**53
@@ -96,18 +107,17 @@ class _Invalid(Exception):
 Convert = Callable[[Any, str, Changes], Any]
 
 
-def _scalar_converter(f: Any, redact: Redactor) -> Convert:
-    t, c = f.type, f.constraints
-    if t == "STRING":
-        enum = c.enum
-        maxlen = c.max_length
+def _scalar_converter(rule: ColumnRule, redact: Redactor) -> Convert:
+    t = rule.kind
+    lo_rule, hi_rule = rule.bounds
+    if t == STRING:
+        enum = rule.enum
+        maxlen = rule.max_length
 
         def string(v: Any, path: str, ch: Changes) -> Any:
             if type(v) is not str:
-                v = _as_text(v, path, ch)
-            if not utf8_ok(v):
-                ch.change("coerced", path, "invalid_utf8", "lone surrogates escaped")
-                v = fix_utf8(v)
+                v = _as_text(v, path, ch, redact)
+            v = clean_text(v, path, ch, redact)
             if enum is not None and v not in enum:
                 raise _Invalid("enum", f"{v[:40]!r} is not one of {list(enum)}")
             if maxlen is not None and len(v) > maxlen:
@@ -117,9 +127,9 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
             return v
 
         return string
-    if t == "INT64":
-        lo = max(INT64_MIN, c.minimum) if c.minimum is not None else INT64_MIN
-        hi = min(INT64_MAX, c.maximum) if c.maximum is not None else INT64_MAX
+    if t == INT64:
+        lo = max(INT64_MIN, lo_rule) if lo_rule is not None else INT64_MIN
+        hi = min(INT64_MAX, hi_rule) if hi_rule is not None else INT64_MAX
 
         def integer(v: Any, path: str, ch: Changes) -> Any:
             tv = type(v)
@@ -128,19 +138,23 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
             if not lo <= v <= hi:
                 rule = "int64_range" if not INT64_MIN <= v <= INT64_MAX else (
                     "minimum" if v < lo else "maximum")
-                raise _Invalid(rule, f"{v} is outside [{lo}, {hi}]")
+                raise _Invalid(rule, f"{show(v)} is outside [{lo}, {hi}]")
             return v
 
         return integer
-    if t == "FLOAT64":
-        flo, fhi = c.minimum, c.maximum
+    if t == FLOAT64:
+        flo, fhi = lo_rule, hi_rule
 
         def number(v: Any, path: str, ch: Changes) -> Any:
             tv = type(v)
             if tv is int:
                 if not INT64_MIN <= v <= INT64_MAX:
+                    try:
+                        v = float(v)
+                    except OverflowError:
+                        raise _Invalid("not_finite", f"{show(v)} is beyond any "
+                                                     "FLOAT64") from None
                     ch.change("coerced", path, "int64_range", "big integer stored as a float")
-                    v = float(v)
             elif tv is not float:
                 v = _as_float(v, path, ch)
             if type(v) is float and not math.isfinite(v):
@@ -152,7 +166,7 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
             return v
 
         return number
-    if t == "BOOL":
+    if t == BOOL:
         def boolean(v: Any, path: str, ch: Changes) -> Any:
             if type(v) is bool:
                 return v
@@ -165,21 +179,21 @@ def _scalar_converter(f: Any, redact: Redactor) -> Convert:
             raise _Invalid("type", f"expected a boolean, got {type(v).__name__}")
 
         return boolean
-    if t == "TIMESTAMP":
+    if t == TIMESTAMP:
         return _timestamp
-    if t == "DATE":
+    if t == DATE:
         return _date
-    if t == "RECORD":
-        return _record_converter(f.fields, redact)
-    if t == "JSON":
+    if t == RECORD:
+        return _record_converter(rule.children, redact)
+    if t == JSON:
         def json_value(v: Any, path: str, ch: Changes) -> Any:
             return to_json(v, path, ch, redact)
 
         return json_value
-    raise ValueError(f"field {f.name}: unknown type {t}")
+    raise ValueError(f"column {rule.name}: unknown kind {t}")
 
 
-def _as_text(v: Any, path: str, ch: Changes) -> str:
+def _as_text(v: Any, path: str, ch: Changes, redact: Redactor = NO_REDACTION) -> str:
     import enum
     import uuid
     from pathlib import PurePath
@@ -193,7 +207,7 @@ def _as_text(v: Any, path: str, ch: Changes) -> str:
         return str(v)
     if isinstance(v, datetime):
         ch.change("coerced", path, None, "datetime stored as RFC 3339 text")
-        return from_datetime(v)
+        return datetime_text(v)
     if isinstance(v, (Decimal, uuid.UUID, PurePath, date)):
         ch.change("coerced", path, None, f"{type(v).__name__} stored as its text")
         return v.isoformat() if isinstance(v, date) else str(v)
@@ -204,12 +218,15 @@ def _as_text(v: Any, path: str, ch: Changes) -> str:
         if isinstance(v, float) and not math.isfinite(v):
             raise _Invalid("not_finite", f"{v} where text was expected")
         ch.change("coerced", path, "type", f"{type(v).__name__} stored as text")
-        return str(v).lower() if isinstance(v, bool) else str(v)
-    if isinstance(v, (dict, list, tuple)):
+        return str(v).lower() if isinstance(v, bool) else (
+            int_text(v) if isinstance(v, int) else str(v))
+    if isinstance(v, (dict, list, tuple, set, frozenset)) or object_pairs(v) is not None:
+        # walked first (mappings, header objects, models: their secrets are redacted by
+        # key), then stored as JSON text
         import orjson
 
         ch.change("coerced", path, "type", "object stored as JSON text")
-        return orjson.dumps(to_json(v, path, ch, lambda k: False)).decode()
+        return orjson.dumps(to_json(v, path, ch, redact)).decode()
     try:
         s = str(v)
         if type(s) is not str:
@@ -229,8 +246,7 @@ def _as_int(v: Any, path: str, ch: Changes) -> int:
         return int(v)
     if isinstance(v, float):
         if math.isfinite(v) and v.is_integer():
-            ch.change("coerced", path, "type", "integral float stored as int")
-            return int(v)
+            return int(v)  # the same integer (the rule takes 3.0): written as 3, not counted
         raise _Invalid("not_finite" if not math.isfinite(v) else "type",
                        f"expected an integer, got {v!r}")
     if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
@@ -271,29 +287,60 @@ def _as_float(v: Any, path: str, ch: Changes) -> float | int:
 
 
 def _timestamp(v: Any, path: str, ch: Changes) -> str:
-    if type(v) is str and valid_timestamp(v):
-        return v
+    """The column's one form, 'YYYY-MM-DDTHH:MM:SS.ffffffZ' in UTC, from any time the app gives.
+
+    RFC 3339 text in another shape (an offset, a space, fewer digits) is the same instant
+    written differently: normalised and counted "coerced", not an error in strict mode."""
+    if type(v) is str:
+        if CANONICAL_TIMESTAMP.match(v) and valid_timestamp(v):
+            return v
+        m = TIMESTAMP_RE.match(v)
+        if m is not None and valid_timestamp(v):
+            try:
+                text = from_datetime(_rfc3339(m))
+            except (OverflowError, ValueError):
+                raise _Invalid("timestamp_format", f"{v[:40]!r} is outside years 1-9999 "
+                                                   "in UTC") from None
+            ch.change("coerced", path, None, "timestamp text normalised to UTC")
+            return text
     if isinstance(v, datetime):
+        try:
+            text = from_datetime(v)
+        except (OverflowError, ValueError):
+            raise _Invalid("timestamp_format", f"{v!r} is outside years 1-9999 in UTC") from None
         ch.change("coerced", path, None, "datetime stored as RFC 3339 text")
-        return from_datetime(v)
+        return text
     if isinstance(v, date):
         ch.change("coerced", path, None, "date stored as midnight UTC")
-        return f"{v.isoformat()}T00:00:00.000000Z"
+        return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T00:00:00.000000Z"
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         if isinstance(v, float) and not math.isfinite(v) or not 0 <= v < 253402300800:
-            raise _Invalid("timestamp_format", f"{v!r} is not a time")
+            raise _Invalid("timestamp_format", f"{show(v)} is not a time")
         ch.change("coerced", path, "type", "epoch seconds stored as RFC 3339 text")
         return from_epoch(float(v))
     if isinstance(v, str) and len(v) < 64:
         try:
             d = datetime.fromisoformat(v.replace("Z", "+00:00"))
-        except ValueError:
+            text = from_datetime(d if d.tzinfo else d.replace(tzinfo=timezone.utc))
+        except (ValueError, OverflowError):
             pass
         else:
             ch.change("coerced", path, "timestamp_format", "timestamp text normalised")
-            return from_datetime(d if d.tzinfo else d.replace(tzinfo=timezone.utc))
-    shown = v[:40] if isinstance(v, str) else type(v).__name__
-    raise _Invalid("timestamp_format", f"{shown!r} is not a timestamp BigQuery parses")
+            return text
+    shown = show(v[:40]) if isinstance(v, str) else type(v).__name__
+    raise _Invalid("timestamp_format", f"{shown} is not a timestamp BigQuery parses")
+
+
+def _rfc3339(m: re.Match[str]) -> datetime:
+    """The instant a TIMESTAMP_RE match names (no zone: UTC, as BigQuery reads it)."""
+    y, mo, d, h, mi, s = (int(x) for x in m.group(1, 2, 3, 4, 5, 6))
+    frac = m.group(7) or ""
+    zone = m.group(8)
+    tz = timezone.utc
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:])))
+    return datetime(y, mo, d, h, mi, s, int(frac.ljust(6, "0")), tzinfo=tz)
 
 
 def _date(v: Any, path: str, ch: Changes) -> str:
@@ -308,9 +355,9 @@ def _date(v: Any, path: str, ch: Changes) -> str:
     raise _Invalid("date_format", "not a YYYY-MM-DD date")
 
 
-def _field_converter(f: Any, redact: Redactor) -> Convert:
-    one = _scalar_converter(f, redact)
-    if f.mode != "REPEATED":
+def _field_converter(rule: ColumnRule, redact: Redactor) -> Convert:
+    one = _scalar_converter(rule, redact)
+    if not rule.repeated:
         return one
 
     def repeated(v: Any, path: str, ch: Changes) -> list[Any]:
@@ -332,8 +379,11 @@ def _field_converter(f: Any, redact: Redactor) -> Convert:
     return repeated
 
 
-def _record_converter(fields: tuple[Any, ...], redact: Redactor) -> Convert:
-    convs = {f.name: (f, _field_converter(f, redact)) for f in fields}
+def _record_converter(children: tuple[ColumnRule, ...], redact: Redactor) -> Convert:
+    """A RECORD's fields by their rules; a misfit is dropped from it (there is no extra column
+    inside a record), a REQUIRED one that is missing or unusable makes the whole value invalid
+    (the column's own policy decides then)."""
+    convs = {c.name: (c, _field_converter(c, redact)) for c in children}
 
     def record(v: Any, path: str, ch: Changes) -> dict[str, Any]:
         if isinstance(v, BaseException):
@@ -348,22 +398,22 @@ def _record_converter(fields: tuple[Any, ...], redact: Redactor) -> Convert:
             if spec is None:
                 ch.change("dropped_field", sub, "unknown_field", "not declared in the RECORD")
                 continue
-            f, conv = spec
+            c, conv = spec
             if x is None:
                 continue
             if redact(key):
                 ch.change("redacted", sub, None, "secret key")
-                x = REDACTED if f.type == "STRING" else None
+                x = REDACTED if c.kind == STRING else None
                 if x is None:
                     continue
             try:
                 out[key] = conv(x, sub, ch)
             except _Invalid as exc:
-                if f.mode == "REQUIRED":
+                if c.required:
                     raise
                 ch.change("dropped_field", sub, exc.rule, exc.detail)
-        for name, (f, _) in convs.items():
-            if f.mode == "REQUIRED" and out.get(name) is None:
+        for name, (c, _) in convs.items():
+            if c.required and out.get(name) is None:
                 raise _Invalid("required", f"{path}.{name}: required field is missing")
         return out
 
@@ -371,45 +421,48 @@ def _record_converter(fields: tuple[Any, ...], redact: Redactor) -> Convert:
 
 
 class Fitter:
-    """Per-table converters, built once; `fit(raw, changes)` returns the fitted record."""
+    """Per-table converters, built once from the table's rules; `fit(raw, changes)` returns
+    the fitted record."""
 
-    def __init__(self, table: Any, redact: Redactor) -> None:
-        self.table = table
-        self.name = table.name
+    def __init__(self, rules: TableRules, redact: Redactor) -> None:
+        self.rules = rules
+        self.name = rules.table
         self.redact = redact
-        self.extra = table.extra_field
-        self.fields = [(f, _field_converter(f, redact)) for f in table.fields
-                       if f.name != self.extra]
-        self.declared = frozenset(f.name for f in table.fields)
-        self.required = [f.name for f in table.fields if f.mode == "REQUIRED"]
+        self.extra = rules.extra_column
+        self.fields = [(c, _field_converter(c, redact)) for c in rules.columns
+                       if c.name != self.extra]
+        self.declared = frozenset(rules.names)
+        self.required = [c for c in rules.columns if c.required]
 
     def fit(self, raw: dict[str, Any], ch: Changes) -> dict[str, Any]:
         out: dict[str, Any] = {ROUTING_KEY: self.name}
         extra: dict[str, Any] = {}
+        given_extra: Any = None
         redact = self.redact
-        for f, conv in self.fields:
-            name = f.name
+        for c, conv in self.fields:
+            name = c.name
             if name not in raw:
                 continue
             v = raw[name]
             if v is None:
-                if f.mode == "REQUIRED":
-                    self._unfixable(name, "required", "required field is null", ch)
+                if c.required:
+                    self._invalid(c, "required", "required field is null", out, ch)
                 continue
             if redact(name):
                 ch.change("redacted", name, None, "secret key")
-                if f.type == "STRING":
-                    out[name] = cut(REDACTED, f.constraints.max_length or 10)
-                elif f.mode == "REQUIRED":
-                    self._unfixable(name, "type", "secret in a non-text REQUIRED column", ch)
+                if c.kind == STRING:
+                    out[name] = cut(REDACTED, c.max_length or 10)
+                elif c.required:
+                    self._invalid(c, "type", "secret in a non-text REQUIRED column", out, ch)
                 continue
             try:
                 out[name] = conv(v, name, ch)
             except _Invalid as exc:
-                if f.mode == "REQUIRED":
-                    self._unfixable(name, exc.rule, exc.detail, ch)
+                if c.on_invalid in (FALLBACK, FILL_DEFAULT):
+                    self._invalid(c, exc.rule, exc.detail, out, ch)
+                    continue
                 ch.change("dropped_field", name, exc.rule, exc.detail)
-                if self.extra is not None:
+                if c.on_invalid == MOVE_TO_EXTRA and self.extra is not None:
                     ch.change("moved_to_extra", name, None, "invalid value kept in extra")
                     extra[name] = v
         for key, v in raw.items():
@@ -422,7 +475,7 @@ class Fitter:
                     for k, x in v.items():
                         extra[k if type(k) is str else str(k)] = x
                 elif v is not None:
-                    extra[key] = v
+                    given_extra = v  # any JSON value: as given, unless other fields join it
                 continue
             if self.extra is None:
                 ch.change("dropped_field", key, "unknown_field",
@@ -431,17 +484,29 @@ class Fitter:
             # The extra column is where a table wants undeclared fields: placing them there is
             # the design, not a repair, so it is not counted (the fast path does the same).
             extra[key] = v
-        for name in self.required:
-            if out.get(name) is None:
-                self._unfixable(name, "required", "required field is missing", ch)
+        for c in self.required:
+            if out.get(c.name) is None:
+                self._invalid(c, "required", "required field is missing", out, ch)
+        if given_extra is not None:
+            if extra:  # the caller's non-object extra beside other fields: kept under its name
+                extra = {self.extra: given_extra, **extra}
+            else:
+                out[self.extra] = to_json(given_extra, self.extra, ch, redact)
         if extra:
             out[self.extra] = to_json(extra, self.extra, ch, redact)
         return out
 
-    def _unfixable(self, field: str, rule: str, detail: str, ch: Changes) -> None:
+    def _invalid(self, c: ColumnRule, rule: str, detail: str, out: dict[str, Any],
+                 ch: Changes) -> None:
+        """A REQUIRED column with no usable value: its default, where the registry gives one
+        (counted "filled_default"; strict mode raises), else the record cannot be saved."""
+        if c.on_invalid == FILL_DEFAULT:
+            ch.change("filled_default", c.name, rule, f"{detail}: the column's default written")
+            out[c.name] = c.default
+            return
         if ch.strict:
-            raise RecordError(self.name, field, rule, detail)
-        raise Unfixable(Violation(field, rule, f"{field}: {detail}"))
+            raise RecordError(self.name, c.name, rule, detail)
+        raise Unfixable(Violation(c.name, rule, f"{c.name}: {detail}"))
 
 
 def fallback_record(table: str, raw: dict[str, Any], why: Violation, redact: Redactor,
@@ -487,6 +552,7 @@ def compile_fitter(table: Any, mode: str = "safe", *,
     """
     if mode not in ("safe", "strict"):
         raise ValueError(f"mode must be 'safe' or 'strict', got {mode!r}")
+    rules = rules_for(table)
     if redact_keys is None:
         from ._config import current
 
@@ -496,7 +562,7 @@ def compile_fitter(table: Any, mode: str = "safe", *,
 
         redact_keys = parse_redact_keys(redact_keys)
     redact = Redactor(redact_keys)
-    fitter = Fitter(table, redact)
+    fitter = Fitter(rules, redact)
     strict = mode == "strict"
 
     def fit(raw: dict[str, Any]) -> dict[str, Any]:
@@ -512,3 +578,4 @@ def compile_fitter(table: Any, mode: str = "safe", *,
             ch.commit()
 
     return fit
+

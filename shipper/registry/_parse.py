@@ -172,6 +172,9 @@ class _TableParser:
         self.docs = docs
         self.file = file
         self.problems = problems
+        # Objects being expanded, as (file, pointer): a $ref back to one of them (`{"$ref": ""}`
+        # is the table itself) would make a RECORD that contains itself, without end.
+        self.expanding: set[tuple[str, str]] = set()
 
     def problem(self, file: str, pointer: str, rule: str, message: str) -> None:
         self.problems.append(Problem(file, pointer, rule, message))
@@ -198,6 +201,17 @@ class _TableParser:
 
     def object_members(self, schema: dict[str, Any], file: str, pointer: str) -> tuple[list[tuple[str, Any, bool, str, str]], set[str]]:
         """Properties of an object schema, `allOf` parts first: (name, schema, required, file, pointer)."""
+        where = (file, pointer)
+        if where in self.expanding:
+            self.problem(file, pointer or "/", "ref", "a $ref cycle: this object contains itself")
+            return [], set()
+        self.expanding.add(where)
+        try:
+            return self._object_members(schema, file, pointer)
+        finally:
+            self.expanding.discard(where)
+
+    def _object_members(self, schema: dict[str, Any], file: str, pointer: str) -> tuple[list[tuple[str, Any, bool, str, str]], set[str]]:
         members: list[tuple[str, Any, bool, str, str]] = []
         for i, part in enumerate(schema.get("allOf", []) or []):
             part, pfile, ppointer = self.deref(part, file, f"{pointer}/allOf/{i}")
@@ -226,18 +240,14 @@ class _TableParser:
                              f"required field {name!r} is not declared in properties")
         return members, set(required)
 
-    # Far past BigQuery's 15 levels (the `nesting-depth` rule reports those): only a `$ref` that
-    # reaches its own ancestor (e.g. `{"$ref": ""}`, the whole document) nests this deep.
-    MAX_PARSE_DEPTH = 64
-
     def fields(self, schema: dict[str, Any], file: str, pointer: str) -> tuple[Field, ...]:
-        depth = getattr(self, "_depth", 0)
-        if depth >= self.MAX_PARSE_DEPTH:
-            self.problem(file, pointer, "ref", "objects nest without end: a $ref refers to its own ancestor")
+        where = (file, pointer)
+        if where in self.expanding:
+            self.problem(file, pointer or "/", "ref", "a $ref cycle: this object contains itself")
             return ()
-        self._depth = depth + 1
+        members, _ = self.object_members(schema, file, pointer)
+        self.expanding.add(where)
         try:
-            members, _ = self.object_members(schema, file, pointer)
             out: list[Field] = []
             for name, sub, required, mfile, mpointer in members:
                 f = self.field(name, sub, required, mfile, mpointer)
@@ -245,7 +255,7 @@ class _TableParser:
                     out.append(f)
             return tuple(out)
         finally:
-            self._depth = depth
+            self.expanding.discard(where)
 
     def field(self, name: str, schema: Any, required: bool, file: str, pointer: str) -> Field | None:
         schema, file, pointer = self.deref(schema, file, pointer)

@@ -132,7 +132,9 @@ class FluentSink:
 
     def _fresh_state(self) -> None:
         """Everything that must not be shared with a forked child."""
-        self._lock = threading.Lock()  # guards the deque and the counters; never held for I/O
+        # guards the deque and the counters; never held for I/O. Reentrant: a signal handler
+        # that logs can run on this thread while it holds the lock (a deque append is safe)
+        self._lock = threading.RLock()
         self._queue: collections.deque[tuple[int, bytes]] = collections.deque()
         self._bytes = 0
         self._wake = threading.Event()  # a record arrived (or close)

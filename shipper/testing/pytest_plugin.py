@@ -6,7 +6,7 @@
 
 `shipper_records` points the logger at a capturing sink for the test (the previous configuration
 comes back afterwards) and, when the test body is done, fails the test if any record does not
-fit its table: every record is judged by `shipper._fit.check_record` (the logger's own check,
+fit its table: every record is judged by `shipper.rules.check_record` (the column-rule model's judge,
 the one `shipper load` uses), an error record the logger wrote in place of a record it could not
 repair counts with the original table, field and rule, and so do repairs the logger made to
 keep a record loadable (values truncated, coerced or dropped: counted in `shipper.stats()`).
@@ -26,8 +26,8 @@ import pytest
 # shipper.stats() reasons that mean "the record the app asked for is not what was stored".
 # Not here: moved_to_extra (app_log's extra column is where undeclared fields belong),
 # redacted (on purpose), fallback_error_record (reported from the error record itself).
-REPAIR_REASONS = ("coerced", "truncated", "dropped_field", "unserializable", "sink_error",
-                  "internal_error")
+REPAIR_REASONS = ("coerced", "truncated", "dropped_field", "unserializable", "filled_default",
+                  "sink_error", "internal_error")
 _MAX_SHOWN = 10
 
 
@@ -90,7 +90,7 @@ class CapturedRecords:
         A field name may be dotted to look into RECORD/JSON columns: `**{"extra.user": 7}`."""
         out = []
         for rec in self._records:
-            if table is not None and rec.get("log_table") != table:
+            if table is not None and rec.get(_routing_key()) != table:
                 continue
             if all(_get(rec, k) == v for k, v in fields.items()):
                 out.append(rec)
@@ -121,7 +121,9 @@ class CapturedRecords:
                         pytrace=False)
 
     def messages(self) -> list[str]:
-        return [r.get("message") for r in self._records if r.get("log_table") == "app_log"]
+        from shipper._constants import DEFAULT_TABLE, ROUTING_KEY
+
+        return [r.get("message") for r in self._records if r.get(ROUTING_KEY) == DEFAULT_TABLE]
 
     def clear(self) -> None:
         self.lines.clear()
@@ -139,17 +141,17 @@ class CapturedRecords:
     def problems(self, start: int = 0) -> list[Problem]:
         """Every way a captured record (from `start` on) does not fit, plus repairs."""
         from shipper import _config
-        from shipper._fit import check_record
+        from shipper.rules import check_record
 
         registry = _config.registry()
         out: list[Problem] = []
         for i, rec in enumerate(self._records[start:], start=start):
             log_id = rec.get("log_id") if isinstance(rec.get("log_id"), str) else None
-            name = rec.get("log_table")
+            name = rec.get(_routing_key())
             try:
                 table = registry.table(name)
             except (KeyError, TypeError):
-                out.append(Problem(i, log_id, name, "log_table", "routing_key",
+                out.append(Problem(i, log_id, name, _routing_key(), "routing_key",
                                    f"no table {name!r} in the registry"))
                 continue
             for v in check_record(table, rec):
@@ -194,6 +196,12 @@ class CapturedRecords:
         return "\n".join(lines)
 
 
+def _routing_key() -> str:
+    from shipper._constants import ROUTING_KEY
+
+    return ROUTING_KEY
+
+
 def _get(rec: dict[str, Any], dotted: str) -> Any:
     cur: Any = rec
     for part in dotted.split("."):
@@ -216,27 +224,19 @@ def _short(rec: dict[str, Any]) -> str:
 _CAPTURE = pytest.StashKey[CapturedRecords]()
 
 
-def _swap_config(sink: Any) -> Any:
-    """Point the logger at `sink`; return what to give `_restore_config`. Uses the core's
-    configuration module directly: `configure()` cannot put back an unset (default) sink."""
-    from shipper import _config
-
-    previous = _config.current()
+def _swap_config(sink: Any) -> dict[str, Any]:
+    """Point the logger at `sink`; return the configuration to put back afterwards."""
     import shipper
 
+    previous = shipper.get_config()
     shipper.configure(sink=sink)
     return previous
 
 
-def _restore_config(previous: Any) -> None:
-    from dataclasses import replace
+def _restore_config(previous: dict[str, Any]) -> None:
+    import shipper
 
-    from shipper import _config
-
-    with _config._lock:
-        current = _config.current()
-        _config._current = replace(previous, version=current.version + 1)
-        _config._rebuild_all()
+    shipper.configure(**previous)
 
 
 @pytest.fixture

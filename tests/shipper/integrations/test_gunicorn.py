@@ -30,11 +30,10 @@ CONFIG_MODULE = ["-c", "python:shipper.integrations.gunicorn"]
 
 
 # Records from two workers at once on the one stdout pipe. Lines up to PIPE_BUF (4096 bytes) are
-# written whole by the kernel; longer lines need the logger's cross-process guard (issue 14
-# item 2, the logger's work): with 12 KB records this test tore lines in 1 of 4 runs before it,
-# none in 4 runs with it. PAD = 12_000 once that guard is on main.
+# written whole by the kernel; these 12 KB lines rely on the logger's cross-process guard (a
+# record lock on the shared pipe): without it this test tore lines in 1 of 4 runs.
 BIG = 200
-PAD = 3_000
+PAD = 12_000
 
 
 def _by(recs: list[dict[str, Any]], **fields: Any) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
 import shipper
@@ -27,7 +28,7 @@ def one_access(capture: Any, **fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("field, given, stored, reason", [
     ("status_code", "404", 404, "coerced"),
-    ("status_code", 404.0, 404, "coerced"),
+    ("status_code", 404.0, 404, None),  # the same integer: the rule takes it as it is
     ("status_code", True, None, "fallback_error_record"),  # True -> 1 is below the minimum 100
     ("latency", "0.25", 0.25, "coerced"),
     ("latency", Decimal("0.5"), 0.5, "coerced"),
@@ -175,10 +176,36 @@ def test_compile_fitter_direct(registry: Any, clean: None) -> None:
     fit = compile_fitter(table, "safe")
     out = fit({"timestamp": "2024-01-01T00:00:00Z", "severity": "INFO", **ACCESS,
                "status_code": "201"})
-    assert out == {"log_table": "access_log", "timestamp": "2024-01-01T00:00:00Z",
+    assert out == {"log_table": "access_log", "timestamp": "2024-01-01T00:00:00.000000Z",
                    "severity": "INFO", **ACCESS, "status_code": 201}
     with pytest.raises(shipper.RecordError):
         compile_fitter(table, "strict")({"timestamp": "2024-01-01T00:00:00Z",
                                          "severity": "INFO", **ACCESS, "status_code": "201"})
     with pytest.raises(ValueError):
         compile_fitter(table, "lenient")
+
+
+def test_a_required_column_with_a_default_gets_it(clean: None, make_registry: Any,
+                                                  tmp_path: Any) -> None:
+    """The rule model's FILL_DEFAULT policy: a REQUIRED column that is missing or unusable gets
+    the registry's default instead of the record becoming an error record (counted)."""
+    from support import base_table
+
+    doc = base_table("with_default", level={"type": "string", "enum": ["low", "high"],
+                                            "default": "low"})
+    doc["required"] = ["message", "level"]
+    root = make_registry({"with_default": [doc]})
+    path = tmp_path / "o.jsonl"
+    shipper.configure(sink=shipper.sinks.FileSink(path), registry=root)
+    log = shipper.get_logger("with_default")
+    log.info("missing")
+    log.info("unusable", level="medium")
+    log.info("given", level="high")
+    recs = [orjson.loads(x) for x in path.read_bytes().splitlines()]
+    assert [(r["log_table"], r["level"]) for r in recs] == [
+        ("with_default", "low"), ("with_default", "low"), ("with_default", "high")]
+    assert shipper.stats()["filled_default"] == 2
+    shipper.configure(mode="strict")
+    with pytest.raises(shipper.RecordError) as err:
+        log.info("missing")
+    assert (err.value.field, err.value.rule) == ("level", "required")

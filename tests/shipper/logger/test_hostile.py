@@ -4,7 +4,10 @@ strict mode raises RecordError and nothing else."""
 from __future__ import annotations
 
 import math
+import os
 import uuid
+from collections import namedtuple
+from types import MappingProxyType
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -15,6 +18,9 @@ from hypothesis import strategies as st
 
 import shipper
 from shipper._fit import check_record
+
+
+_Creds = namedtuple("_Creds", ["access_key", "secret_key", "token"])  # noqa: PYI024
 
 
 class Unprintable:
@@ -65,6 +71,12 @@ SPECIALS = [
     "\ud800 lone", "\x00\x1f control", HUGE, HUGE_UNICODE, _deep(40), _deep(2000),
     _cycle_list(), _cycle_dict(), {"password": "p", "nested": [{"Api-Key": "k"}]},
     {1: "int key", (1, 2): "tuple key"}, True, -1, 0, 599, 600, 1e308, -0.0,
+    # issue 14: each lost its record
+    ValueError("cannot parse " + os.fsdecode(b"r\xff.csv")), 10**5000, -(10**5000),
+    {"deep": [ValueError("\udcff")]}, "2024-05-01 10:00:00+02:00",
+    # secrets the leaf check below must never find in clear
+    "https://u:hunter2@h/?token=hunter3", MappingProxyType({"accessToken": "hunter4"}),
+    _Creds("a", "hunter5", "hunter6"),
 ]
 specials = st.integers(0, len(SPECIALS) - 1).map(lambda i: SPECIALS[i])
 text = st.text(st.characters(blacklist_categories=()), max_size=30)
@@ -78,7 +90,8 @@ ACCESS_KEYS = ["path", "method", "status_code", "latency", "request_id", "user_a
                "request_bytes", "response_bytes", "remote_ip", "host", "service", "trace_id",
                "timestamp", "severity", "log_id", "log_table", "container_id"]
 APP_KEYS = ["logger", "error", "extra", "message", "request_id", "service", "timestamp",
-            "severity", "password", "Authorization", "set-cookie", "exc_info"]
+            "severity", "password", "Authorization", "set-cookie", "exc_info", "stack_info",
+            "event", "accessToken", "privateKey"]
 keys = st.one_of(st.sampled_from(ACCESS_KEYS + APP_KEYS), text.filter(lambda k: k != ""))
 good_access = st.fixed_dictionaries({
     "path": st.just("/p"), "method": st.just("GET"), "status_code": st.just(200),
@@ -198,3 +211,21 @@ def test_nan_never_reaches_the_line(capture: Any) -> None:
     raw = capture.raw()
     assert b"NaN" not in raw and b"Infinity" not in raw
     assert capture.one()["extra"] == {"ratio": "nan", "items": ["inf"]}
+
+
+def test_lost_records_of_the_issue(capture: Any, registry: Any) -> None:
+    """Each lost its record (internal error) before: an exception whose text has a lone
+    surrogate logged as a field, ints past the int-to-text limit in every kind of column."""
+    bad = ValueError("cannot parse " + os.fsdecode(b"r\xff.csv"))
+    shipper.get_logger().info("failed", err=bad, n=10**5000)
+    shipper.get_logger("access_log").info("request", path="/", method="GET",
+                                          status_code=10**5000, latency=10**5000)
+    shipper.get_logger("access_log").info("request", path=10**5000, method="GET",
+                                          status_code=200, latency=0.1)
+    recs = capture.records()
+    assert len(recs) == 3 and "internal_error" not in shipper.stats()
+    assert recs[0]["extra"]["err"]["message"] == "cannot parse r\\udcff.csv"
+    assert recs[0]["extra"]["n"].startswith("0x")
+    assert "an integer of" in recs[1]["extra"]["shipper_error"]["detail"]
+    assert recs[2]["path"].startswith("0x")
+    assert all(check_record(registry.table(r["log_table"]), r) == [] for r in recs)

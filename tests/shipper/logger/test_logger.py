@@ -64,8 +64,10 @@ def test_below_level_methods_are_the_shared_noop(capture: Any) -> None:
     shipper.configure(level="WARNING")
     log = shipper.get_logger()
     noop = core_for("app_log").noop
-    assert log.debug is noop and log.info is noop and log.warning is not noop
-    assert log.bind(a=1).info is noop and shipper.get_logger("access_log").info is not noop
+    assert log.debug.__func__ is noop and log.info.__func__ is noop
+    assert log.warning.__func__ is not noop
+    assert log.bind(a=1).info.__func__ is noop
+    assert shipper.get_logger("access_log").info.__func__ is not noop
     log.info("dropped by level")
     log.error("kept")
     assert [r["message"] for r in capture.records()] == ["kept"]
@@ -299,3 +301,126 @@ def test_clocks_far_from_now(capture: Any, monkeypatch: pytest.MonkeyPatch) -> N
     assert [r["timestamp"] for r in capture.records()] == [
         "1985-11-05T00:53:20.123456Z", "2023-11-14T22:13:20.999999Z",
         "2023-11-14T22:13:20.999998Z", "2023-11-14T22:13:21.000000Z"]
+
+
+# -- records that were lost or written wrong (issue 14) ---------------------------------------
+
+def test_a_call_without_an_event_never_raises_in_safe_mode(capture: Any, check: Any) -> None:
+    """log.info() raised TypeError into the app: now an error record names the missing
+    message (a REQUIRED column); log.info(event="x") is structlog's spelling of the event."""
+    log = shipper.get_logger()
+    log.info()
+    log.info(event="x", n=1)
+    log.warning(event="y")
+    shipper.get_logger("access_log").info(event="req", **{**ACCESS, "request_id": None})
+    missing, x, y, access = capture.records()
+    assert missing["log_table"] == "app_log" and missing["logger"] == "shipper"
+    assert missing["extra"]["shipper_error"]["rule"] == "required"
+    assert missing["extra"]["shipper_error"]["field"] == "message"
+    assert (x["message"], x["extra"], y["message"]) == ("x", {"n": 1}, "y")
+    assert access["log_table"] == "access_log" and "event" not in access
+    assert all(check(r) == [] for r in capture.records())
+    shipper.configure(mode="strict")
+    with pytest.raises(shipper.RecordError) as err:
+        log.info()
+    assert err.value.rule == "required"
+
+
+def test_message_as_a_field_is_moved_and_counted_like_severity(capture: Any) -> None:
+    """message="shadow" silently replaced the event (severity= was moved and counted)."""
+    log = shipper.get_logger()
+    log.info("event", message="shadow")
+    log.info("event", message="shadow", severity="DEBUG")
+    first, second = capture.records()
+    assert first["message"] == "event" and first["extra"] == {"message": "shadow"}
+    assert second["message"] == "event" and second["severity"] == "INFO"
+    assert second["extra"] == {"message": "shadow", "severity": "DEBUG"}
+    assert shipper.stats()["moved_to_extra"] == 3
+
+
+def test_a_required_column_the_call_does_not_give_is_repaired(capture: Any, check: Any) -> None:
+    """raw_log without `stream` (a REQUIRED enum) passed the fast path unrepaired and
+    BigQuery refused the chunk."""
+    shipper.get_logger("raw_log").info("line", text="hello")
+    shipper.get_logger("raw_log").info("line", text="hello", stream="stderr")
+    missing, ok = capture.records()
+    assert check(missing) == [] and check(ok) == []
+    assert missing["log_table"] == "app_log"
+    assert missing["extra"]["shipper_error"] == {
+        "table": "raw_log", "field": "stream", "rule": "required",
+        "detail": "stream: required field is missing"}
+    assert ok["log_table"] == "raw_log" and ok["stream"] == "stderr"
+
+
+@pytest.mark.parametrize(("given", "written"), [
+    ("2024-05-01 10:00:00+02:00", "2024-05-01T08:00:00.000000Z"),
+    ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00.000000Z"),
+    ("2024-05-01T10:00:00.5-0130", "2024-05-01T11:30:00.500000Z"),
+    ("2024-05-01 23:59:59.123456", "2024-05-01T23:59:59.123456Z"),
+    ("2024-12-31T23:30:00-01:00", "2025-01-01T00:30:00.000000Z"),
+    ("0005-01-01T00:00:00Z", "0005-01-01T00:00:00.000000Z"),
+])
+def test_string_timestamps_are_normalised_to_the_column_form(capture: Any, check: Any,
+                                                              given: str, written: str) -> None:
+    shipper.get_logger().info("at", timestamp=given)
+    rec = capture.one()
+    assert rec["timestamp"] == written and check(rec) == []
+    assert shipper.stats()["coerced"] == 1
+
+
+def test_the_canonical_timestamp_form_is_kept_without_a_count(capture: Any) -> None:
+    shipper.get_logger().info("at", timestamp="2024-05-01T10:00:00.000001Z")
+    assert capture.one()["timestamp"] == "2024-05-01T10:00:00.000001Z"
+    assert "coerced" not in shipper.stats()
+
+
+def test_a_timestamp_outside_the_years_bigquery_holds_is_an_error_record(capture: Any,
+                                                                         check: Any) -> None:
+    shipper.get_logger().info("at", timestamp="0001-01-01T00:10:00+01:00")
+    rec = capture.one()
+    assert rec["logger"] == "shipper" and check(rec) == []
+    assert rec["extra"]["shipper_error"]["rule"] == "timestamp_format"
+
+
+def test_stack_info_is_kept(capture: Any, check: Any) -> None:
+    def where_it_was_logged() -> None:
+        shipper.get_logger().info("here", stack_info=True)
+
+    where_it_was_logged()
+    rec = capture.one()
+    stack = rec["extra"]["stack_info"]
+    assert stack.startswith("Stack (most recent call last):\n")
+    assert "where_it_was_logged" in stack and "shipper/_logger.py" not in stack
+    assert check(rec) == []
+
+
+def test_get_config_and_configure_put_a_configuration_back(clean: None, tmp_path: Any) -> None:
+    """The public save/restore the pytest plugin uses (structlog's get_config/configure):
+    defaults included, so a test that changed the sink leaves the default sink behind."""
+    saved = shipper.get_config()
+    assert saved["service"] is None and saved["level"] == 20 and saved["mode"] == "safe"
+    sink = FileSink(tmp_path / "o")
+    shipper.configure(sink=sink, service="svc", level="debug", mode="strict",
+                      redact_keys=["pin"], max_line_bytes=2048)
+    changed = shipper.get_config()
+    assert (changed["sink"], changed["service"], changed["level"], changed["mode"],
+            changed["max_line_bytes"], changed["redact_keys"]) == (
+        sink, "svc", 10, "strict", 2048, {"pin"})
+    shipper.configure(**saved)
+    assert {k: v for k, v in shipper.get_config().items() if k != "registry"} == \
+        {k: v for k, v in saved.items() if k != "registry"}
+    assert shipper.get_config()["sink"] is saved["sink"]
+    shipper.configure(sink=sink)
+    shipper.configure(sink=None)
+    from shipper.sinks import StdoutSink
+
+    assert isinstance(_config.sink(), StdoutSink)  # the default again
+
+
+def test_none_puts_one_setting_back_to_its_default(clean: None, monkeypatch: Any) -> None:
+    monkeypatch.setenv("SHIPPER_SERVICE", "from-env")
+    _config.reset()
+    shipper.configure(service="other", level="error")
+    shipper.configure(service=None)
+    assert shipper.get_config()["service"] == "from-env"
+    assert shipper.get_config()["level"] == 40  # not given: kept

@@ -99,14 +99,16 @@ def test_import_shipper_is_light() -> None:
 
 
 def test_lock_only_where_writes_can_interleave(tmp_path: Any) -> None:
-    from shipper.sinks._fd import needs_lock
+    from shipper.sinks._fd import FdSink, fd_kind
 
     r, w = os.pipe()
     with open(tmp_path / "f", "wb") as f, open(os.devnull, "wb") as null:
-        assert needs_lock(w) and not needs_lock(f.fileno()) and not needs_lock(null.fileno())
+        assert (fd_kind(w), fd_kind(f.fileno()), fd_kind(null.fileno())) == ("pipe", "file", "file")
+        assert FdSink(w).locked and not FdSink(f.fileno()).locked
+        assert not FdSink(null.fileno()).locked
     os.close(r)
     os.close(w)
-    assert needs_lock(10_000)  # not an open fd: when in doubt, lock
+    assert fd_kind(10_000) == "unknown" and FdSink(10_000).locked  # when in doubt, lock
 
 
 def test_many_threads_on_a_pipe_keep_lines_whole(clean: None) -> None:

@@ -215,9 +215,9 @@ def test_a_subclass_that_overrides_emit_keeps_it(clean: None, capture: Any) -> N
 
 def test_more_key_sets_than_the_cache_holds(std: logging.Logger, capture: Any, check: Any,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from shipper import _logger
+    from shipper import _stdlib
 
-    monkeypatch.setattr(_logger, "_FILL_LIMIT", 2)
+    monkeypatch.setattr(_stdlib, "FILL_LIMIT", 2)
     sets = [{"a": 1}, {"b": "x"}, {"c": 1.5, "request_id": "r"}, {"d": None, "e": True},
             {1: "int key"}, {"password": "hunter2"}, {"f": float("nan")}, {"g": [1, 2]}]
     for _ in range(2):
@@ -237,6 +237,7 @@ def test_key_sets_that_end_alike(std: logging.Logger, capture: Any) -> None:
     """Generated code is found by (number of keys, last key) first: key sets that share both
     still each get their own, whatever order their records come in."""
     from shipper._logger import core_for
+    from shipper._stdlib import stdlib_code
 
     for _ in range(3):
         std.info("a", extra={"user": "u", "request_id": "r"})
@@ -248,18 +249,18 @@ def test_key_sets_that_end_alike(std: logging.Logger, capture: Any) -> None:
     assert all(r["request_id"] == "r" for r in recs)
     assert shipper.stats() == {"emitted": 9, "redacted": 3}
     assert {("user", "request_id"), ("order", "request_id"),
-            ("password", "request_id")} <= set(core_for("app_log")._fills)
+            ("password", "request_id")} <= set(stdlib_code(core_for("app_log"))._fills)
 
 
 def test_a_big_extra_dict_takes_the_generic_loop(std: logging.Logger, capture: Any) -> None:
-    from shipper._fast import MAX_FILL_KEYS
     from shipper._logger import core_for
+    from shipper._stdlib import MAX_FILL_KEYS, stdlib_code
 
     big = {f"k{i}": i for i in range(MAX_FILL_KEYS + 1)}
     std.info("big", extra=big)
     std.info("big", extra=big)
     assert [r["extra"] for r in capture.records()] == [big, big]
-    assert tuple(big) not in core_for("app_log")._fills  # no code generated for it
+    assert tuple(big) not in stdlib_code(core_for("app_log"))._fills  # no code generated
 
 
 # Names that exercise every branch of the generated code: declared columns of each kind, the
@@ -293,7 +294,7 @@ def _same_as_the_repair_path(std: logging.Logger, capture: Any, check: Any,
         fast = orjson.loads(capture.raw()[offset:])
         shipper.reset_stats()
         offset = len(capture.raw())
-        core.slow("WARNING", "n=1", {"logger": std.name, **extra}, fast["timestamp"], {})
+        core.slow.slow("WARNING", "n=1", {"logger": std.name, **extra}, fast["timestamp"], {})
         slow = orjson.loads(capture.raw()[offset:])
         assert shipper.stats() == fast_stats, extra  # let through unrepaired by the generated
         if fast_stats == {"emitted": 1}:             # code: left as is by the repair path
@@ -322,3 +323,51 @@ def test_generated_path_writes_what_the_repair_path_writes(
         twice: bool) -> None:
     """Any mix of extras (see `_same_as_the_repair_path`)."""
     _same_as_the_repair_path(std, capture, check, extra, 2 if twice else 1)
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    __repr__ = __str__
+
+
+def test_a_message_that_cannot_be_formatted_still_makes_a_record(
+        std: logging.Logger, capture: Any, check: Any, monkeypatch: Any) -> None:
+    """A %s argument whose __str__ (and __repr__) raise wrote nothing; so did a msg object
+    whose str() fails. Each is a record that says so."""
+    # pytest's capture handlers on this logger would raise for the same records
+    monkeypatch.setattr(std, "handlers", [h for h in std.handlers
+                                          if isinstance(h, shipper.StdlibHandler)])
+    std.info("value %s", _Unprintable())
+    std.info(_Unprintable())
+    std.info("%d items", "not a number")
+    first, second, third = capture.records()
+    assert first["message"] == "'value %s' (message formatting failed: RuntimeError)"
+    assert second["message"].endswith("(message formatting failed: RuntimeError)")
+    assert third["message"] == "'%d items' (message formatting failed: TypeError)"
+    assert third["extra"]["args_repr"] == "('not a number',)"
+    assert all(check(r) == [] for r in capture.records())
+    assert "internal_error" not in shipper.stats()
+
+
+def test_stack_info_is_kept(std: logging.Logger, capture: Any) -> None:
+    std.info("here", stack_info=True)
+    rec = capture.one()
+    assert rec["extra"]["stack_info"].startswith("Stack (most recent call last):\n")
+    assert "test_stack_info_is_kept" in rec["extra"]["stack_info"]
+
+
+def test_a_failure_inside_the_handler_writes_the_minimal_error_record(
+        std: logging.Logger, capture: Any, monkeypatch: Any) -> None:
+    from shipper._slow import SlowPath
+
+    std.info("warm")  # the handler's core exists
+    monkeypatch.setattr(SlowPath, "slow", lambda *a, **k: 1 / 0)
+    try:
+        raise ValueError("x")
+    except ValueError:
+        std.exception("boom")  # exc_info: the slow path, which fails
+    warm, lost = capture.records()
+    assert lost["logger"] == "shipper" and "lost to an internal error" in lost["message"]
+    assert shipper.stats()["internal_error"] == 1
