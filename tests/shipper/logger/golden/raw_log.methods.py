@@ -2,7 +2,7 @@
 # column-rule model (tests/shipper/logger/golden/ holds a copy).
 
 def make_log_method(SEV):
-    def log_method(self, event=_M, _positional=_M, /, request_id=_M, trace_id=_M, stream=_M, text=_M, **kw):
+    def log_method(self, event=_M, _positional=_M, /, request_id=_M, trace_id=_M, stream=_M, text=_M, reason=_M, **kw):
         ts = lid = None
         try:
             if _positional is not _M:
@@ -93,6 +93,13 @@ def make_log_method(SEV):
                 rec['text'] = text
             elif text is not _M or 'text' not in rec:
                 raise _Slow
+            if reason is not _M:
+                if type(reason) is str:
+                    rec['reason'] = reason
+                elif reason is None:
+                    rec['reason'] = None
+                else:
+                    raise _Slow
             if kw:
                 for k, v in kw.items():
                     s = SPEC_GET(k)
@@ -131,7 +138,7 @@ def make_log_method(SEV):
         if line is None:
             if _positional is not _M:
                 return POSITIONAL(SEV, event, _positional, ts, self._bound)
-            return SLOW(SEV, event, {**{k: v for k, v in (('request_id', request_id), ('trace_id', trace_id), ('stream', stream), ('text', text), ) if v is not _M}, **kw}, ts, self._bound, lid)
+            return SLOW(SEV, event, {**{k: v for k, v in (('request_id', request_id), ('trace_id', trace_id), ('stream', stream), ('text', text), ('reason', reason), ) if v is not _M}, **kw}, ts, self._bound, lid)
         try:
             n = WRITE(FD, line)
             if n != size:
