@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from shipper.middleware._common import CURRENT, take_written, was_logged
-from shipper.middleware.wsgi import REQUEST_ID_KEY
+from shipper.middleware._common import CURRENT, REQUEST_ID_KEY, take_written, was_logged
 
 # gunicorn passes its access-log atoms as the record's args; each WSGI environ key is an atom
 # "{key}e" (lower case), so a request the middleware served carries this one; each response

@@ -24,6 +24,9 @@ from shipper._constants import DEFAULT_TABLE
 
 from ._trace import Trace
 
+# The WSGI environ key under which the middleware leaves the request id (gunicorn's access
+# line filter reads it back from the environ).
+REQUEST_ID_KEY = "shipper.request_id"
 REQUEST_ID_MAX = 128  # the request id token's own bound (the envelope's request_id: 128 too)
 # A request id is echoed in a response header and joins tables: printable ASCII without
 # spaces, quotes, commas, semicolons or backslashes. Anything else is replaced, not cleaned.

@@ -38,6 +38,7 @@ import shipper
 from ._common import (
     CLIENT_CLOSED,
     CURRENT,
+    REQUEST_ID_KEY,
     Access,
     client_address,
     content_length,
@@ -48,7 +49,6 @@ from ._common import (
 from ._trace import trace_from
 
 ROUTE_KEY = "shipper.route"
-REQUEST_ID_KEY = "shipper.request_id"
 # Set by instrument_flask when the response body is complete when the app returns (Flask's
 # usual responses): its size in bytes, so the record is written right then.
 BODY_BYTES_KEY = "shipper.body_bytes"

@@ -62,7 +62,7 @@ def _run(con: Any, statements: list[Statement]) -> list[Any]:
 
 
 def _connect(path: str, settings: tuple[str, ...]) -> Any:
-    from .duckdb import connect
+    from ._duckdb_connect import connect
 
     con = connect(path)  # in UTC
     for s in settings:

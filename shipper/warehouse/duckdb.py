@@ -12,14 +12,13 @@ One class, `DuckDBWarehouse`, answers the warehouse protocol:
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 from ..registry import Change, Registry, Table
 from ..registry._compat import ADD_COLUMN, RELAX_MODE
+from ._duckdb_connect import connect
 from ._duckdb_ddl import add_column_sql, comment_sql, create_table_sql, live_fields, relax_sql
-from ._errors import WarehouseError, require
+from ._errors import require
 from ._plan import Plan, TablePlan, apply, plan
 from ._protocol import Param, QueryError, QueryOptions, QueryResult, RowWriter, WriteReport
 from ._url import WarehouseUrl
@@ -35,32 +34,6 @@ QUERY_CONFIG = {
     "lambda_syntax": "ENABLE_SINGLE_ARROW",
     "lock_configuration": True,
 }
-_LOCKED = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
-
-
-def connect(path: str | Path, *, read_only: bool = False, config: dict[str, Any] | None = None) -> Any:
-    """A DuckDB connection in UTC, or one line saying why not (another process holds the file...)."""
-    duckdb = require("duckdb")
-    config = dict(config or {})
-    lock = config.pop("lock_configuration", False)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
-    except duckdb.Error as exc:
-        raise WarehouseError(open_error(str(path), str(exc))) from None
-    con.execute("SET TimeZone = 'UTC'")
-    if lock:  # after the time zone: from here on the query cannot change any setting
-        con.execute("SET lock_configuration = true")
-    return con
-
-
-def open_error(path: str, message: str) -> str:
-    m = _LOCKED.search(message)
-    if m:
-        return (f"{path} is in use by another process (PID {m[2]}: {m[1]}); wait for it to finish "
-                "(a load still running) or stop it")
-    return f"cannot open {path}: {message.splitlines()[0]}"
-
-
 class DuckDBWarehouse:
     tracks_descriptions = False
     tracks_nested_modes = False
