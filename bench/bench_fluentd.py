@@ -89,10 +89,12 @@ MINIMAL = """\
 """
 
 STAND_IN = """\
-import sys, time
+import sys
 from shipper.registry import load_registry
-from shipper.testing.fluentd import BigQueryStandIn
-with BigQueryStandIn(load_registry()) as bq:
+from shipper.testing.fluentd import DATASET, PROJECT, BigQueryStandIn
+from shipper.warehouse.bigquery import table_resource
+tables = {t.name: table_resource(t, PROJECT, DATASET) for t in load_registry().tables}
+with BigQueryStandIn(tables) as bq:
     print(bq.endpoint, flush=True)
     sys.stdin.read()
 """

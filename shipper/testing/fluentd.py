@@ -6,7 +6,8 @@ fluent-plugin-bigquery pointed at `FakeBigQueryAPI` (`fluentd_bigquery_endpoint.
 its own buffer directory, and a service-account key made for the run; and it speaks the forward
 protocol the way Docker's `fluentd` log driver does.
 
-    with BigQueryStandIn(registry) as bq, Fluentd(find_fluentd(), tmp_path, bq.endpoint) as fd:
+    tables = {t.name: table_resource(t, PROJECT, DATASET) for t in registry.tables}  # shipper.warehouse.bigquery
+    with BigQueryStandIn(tables) as bq, Fluentd(find_fluentd(), tmp_path, bq.endpoint) as fd:
         with ForwardClient(fd.forward_port) as client:
             client.send_lines("app.api", ["plain text", '{"log_table": "app_log", ...}'])
         bq.wait_rows("raw_log", 1)
@@ -27,7 +28,7 @@ import struct
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,24 +89,24 @@ def make_service_account_key(directory: Path) -> Path:
 # ------------------------------------------------------------------------------ BigQuery stand-in
 
 class BigQueryStandIn:
-    """`FakeBigQueryAPI` with the dataset and every registry table created, as `shipper tables apply` would."""
+    """`FakeBigQueryAPI` with the dataset and the given tables created, as `shipper tables apply`
+    would: `tables` maps a table name to its `tables.insert` resource (e.g.
+    `shipper.warehouse.bigquery.table_resource(registry.table(name), PROJECT, DATASET)`; this
+    module stays below the warehouse layer, so the caller builds them)."""
 
-    def __init__(self, registry: Any, tables: Iterable[str] | None = None) -> None:
+    def __init__(self, tables: Mapping[str, dict[str, Any]]) -> None:
         from .fake_bigquery import FakeBigQueryAPI
 
         self.fake = FakeBigQueryAPI(PROJECT)
-        self.registry = registry
-        self.names = list(tables) if tables is not None else list(registry.names)
+        self.resources = dict(tables)
+        self.names = list(self.resources)
 
     def __enter__(self) -> BigQueryStandIn:  # noqa: PYI034 - final in practice; Self needs 3.11
-        from ..warehouse.bigquery import table_resource
-
         self.fake.start()
         self.fake.add_dataset(DATASET)
-        for name in self.names:
-            body = json.dumps(table_resource(self.registry.table(name), PROJECT, DATASET)).encode()
+        for resource in self.resources.values():
             code, answer = self.fake.handle("POST", f"/bigquery/v2/projects/{PROJECT}/datasets/{DATASET}/tables",
-                                            body, {})
+                                            json.dumps(resource).encode(), {})
             assert code == 200, answer
         return self
 

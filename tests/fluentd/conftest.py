@@ -20,3 +20,15 @@ def fluentd_cmd() -> list[str]:
 @pytest.fixture(scope="session")
 def registry():
     return load_registry(SCHEMAS)
+
+
+@pytest.fixture(scope="session")
+def bq_tables():
+    """registry (, names) -> the BigQuery stand-in's tables, as `shipper tables apply` makes them."""
+    from shipper.testing.fluentd import DATASET, PROJECT
+    from shipper.warehouse.bigquery import table_resource
+
+    def make(registry, names=None):
+        return {n: table_resource(registry.table(n), PROJECT, DATASET) for n in (names or registry.names)}
+
+    return make

@@ -223,10 +223,10 @@ MIXED_GOOD = 40
 
 
 @pytest.fixture(scope="module")
-def run(fluentd_cmd, registry, tmp_path_factory):
+def run(fluentd_cmd, registry, bq_tables, tmp_path_factory):
     """One fluentd, every case sent, all rows landed; then stopped (graceful) for its last status."""
     workdir = tmp_path_factory.mktemp("contract")
-    with BigQueryStandIn(registry) as bq, Fluentd(fluentd_cmd, workdir, bq.endpoint) as fd:
+    with BigQueryStandIn(bq_tables(registry)) as bq, Fluentd(fluentd_cmd, workdir, bq.endpoint) as fd:
         started = time.monotonic()
         with ForwardClient(fd.forward_port) as client:
             for i, case in enumerate(CASES):

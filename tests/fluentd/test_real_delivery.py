@@ -68,8 +68,8 @@ def buffered_chunks(fd: Fluentd) -> list[str]:
 
 
 @pytest.fixture
-def bq(registry):
-    with BigQueryStandIn(registry) as stand_in:
+def bq(registry, bq_tables):
+    with BigQueryStandIn(bq_tables(registry)) as stand_in:
         yield stand_in
 
 
@@ -142,16 +142,12 @@ def test_kill_9_after_bigquery_stored_a_chunk_whose_answer_was_lost(fluentd_cmd,
         assert_exactly_once(bq, "lostkill")
 
 
-def test_a_chunk_bigquery_refuses_goes_whole_to_the_secondary_file(fluentd_cmd, registry, tmp_path):
+def test_a_chunk_bigquery_refuses_goes_whole_to_the_secondary_file(fluentd_cmd, registry, bq_tables, tmp_path):
     """What the check cannot know: the live table is older than the registry (raw_log without
     `reason`). BigQuery refuses those rows; the chunk is kept as JSON lines, nothing is lost, and
     the other tables are not held back."""
-    with BigQueryStandIn(registry, tables=["access_log", "app_log"]) as bq:
-        old = table_resource(registry.table("raw_log", 1), "test-project", "logs")
-        code, _ = bq.fake.handle("POST", "/bigquery/v2/projects/test-project/datasets/logs/tables",
-                                 json.dumps(old).encode(), {})
-        assert code == 200
-        bq.names.append("raw_log")
+    older = table_resource(registry.table("raw_log", 1), "test-project", "logs")  # without `reason`
+    with BigQueryStandIn({**bq_tables(registry, ["access_log", "app_log"]), "raw_log": older}) as bq:
         with Fluentd(fluentd_cmd, tmp_path, bq.endpoint) as fd:
             with ForwardClient(fd.forward_port) as client:
                 client.send("app.api", [(time.time(), driver_record("plain line")),

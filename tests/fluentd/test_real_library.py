@@ -32,8 +32,8 @@ raise SystemExit("bye")
 
 
 @pytest.fixture(scope="module")
-def run(fluentd_cmd, registry, tmp_path_factory):
-    with BigQueryStandIn(registry) as bq, Fluentd(fluentd_cmd, tmp_path_factory.mktemp("library"),
+def run(fluentd_cmd, registry, bq_tables, tmp_path_factory):
+    with BigQueryStandIn(bq_tables(registry)) as bq, Fluentd(fluentd_cmd, tmp_path_factory.mktemp("library"),
                                                   bq.endpoint) as fd:
         yield bq, fd
 

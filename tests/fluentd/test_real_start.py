@@ -66,13 +66,13 @@ def routed_by(fd: Fluentd, worker: int) -> int:
     return plugin["emit_records"]
 
 
-def test_two_workers_every_line_once_and_a_status_stream_per_worker(fluentd_cmd, registry, tmp_path):
+def test_two_workers_every_line_once_and_a_status_stream_per_worker(fluentd_cmd, registry, bq_tables, tmp_path):
     """`workers 2`: each worker has its own buffers, monitor port and status lines.
 
     One connection is served by one worker; a new connection goes to a worker that is free to
     accept it (a busy one is not), so connections are opened while others are being processed,
     until both workers have routed some."""
-    with BigQueryStandIn(registry) as bq, Fluentd(fluentd_cmd, tmp_path, bq.endpoint, workers=2) as fd:
+    with BigQueryStandIn(bq_tables(registry)) as bq, Fluentd(fluentd_cmd, tmp_path, bq.endpoint, workers=2) as fd:
         sent, clients = 0, []
         while len(clients) < 40 and not (clients and routed_by(fd, 0) and routed_by(fd, 1)):
             client = ForwardClient(fd.forward_port)

@@ -29,13 +29,13 @@ def line(v: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def landed(fluentd_cmd, vector_registry, tmp_path_factory):
+def landed(fluentd_cmd, vector_registry, bq_tables, tmp_path_factory):
     d = tmp_path_factory.mktemp("vectors")
     for f in image_files():
         path = d / f.path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f.render(vector_registry), encoding="utf-8")
-    with BigQueryStandIn(vector_registry) as bq, \
+    with BigQueryStandIn(bq_tables(vector_registry)) as bq, \
             Fluentd(fluentd_cmd, d / "run", bq.endpoint, config=d / "fluentd" / "fluent.conf",
                     plugins=d / "fluentd" / "plugins") as fd:
         with ForwardClient(fd.forward_port) as client:
