@@ -91,6 +91,9 @@ class LoadJobs:
     def __init__(self, fake: Any) -> None:
         self.fake = fake
         self.uploads: dict[str, Upload] = {}
+        # a finished session answers a repeated last piece as it did the first time (a client
+        # whose answer was lost asks again)
+        self.finished: dict[str, Answer] = {}
         self.lose_responses = 0  # finished load jobs whose answer is lost (connection closed)
 
     # -- the three upload protocols ------------------------------------------------------
@@ -122,6 +125,8 @@ class LoadJobs:
         return upload_id
 
     def _session(self, method: str, upload_id: str, raw: bytes, h: dict[str, str]) -> Answer:
+        if upload_id in self.finished:
+            return self.finished[upload_id]
         up = self.uploads.get(upload_id)
         if up is None:
             raise ApiError(404, "notFound", "Not found: upload session")
@@ -136,7 +141,12 @@ class LoadJobs:
             up.total = total
         if up.total is not None and len(up.data) >= up.total:
             del self.uploads[upload_id]
-            return Answer(200, self.run(up.project, up.resource, bytes(up.data)))
+            try:
+                answer = Answer(200, self.run(up.project, up.resource, bytes(up.data)))
+            except ApiError as exc:
+                answer = Answer(exc.code, exc.body())
+            self.finished[upload_id] = answer
+            return answer
         headers = {"Range": f"bytes=0-{len(up.data) - 1}"} if up.data else {}
         return Answer(308, None, headers)
 
@@ -160,10 +170,12 @@ class LoadJobs:
         if "finalize" in commands:
             del self.uploads[upload_id]
             try:
-                job = self.run(up.project, up.resource, bytes(up.data))
+                answer = Answer(200, self.run(up.project, up.resource, bytes(up.data)),
+                                {"X-Goog-Upload-Status": "final"})
             except ApiError as exc:
-                return Answer(exc.code, exc.body(), {"X-Goog-Upload-Status": "final"})
-            return Answer(200, job, {"X-Goog-Upload-Status": "final"})
+                answer = Answer(exc.code, exc.body(), {"X-Goog-Upload-Status": "final"})
+            self.finished[upload_id] = answer
+            return answer
         return Answer(200, None, {"X-Goog-Upload-Status": "active",
                                   "X-Goog-Upload-Size-Received": str(len(up.data))})
 
