@@ -37,7 +37,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from .fake_bigquery import ApiError
+from ._fake_bigquery_common import ApiError, table_rules
 
 NDJSON = "NEWLINE_DELIMITED_JSON"
 
@@ -182,8 +182,6 @@ class LoadJobs:
     # -- the job ---------------------------------------------------------------------------
     def run(self, project: str, resource: dict[str, Any], data: bytes) -> dict[str, Any]:
         """Run a load job on `data` (all of it), keep it, and answer its resource."""
-        from .fake_bigquery import table_rules
-
         config = (resource.get("configuration") or {}).get("load")
         if not isinstance(config, dict):
             raise ApiError(400, "invalid", "an upload needs configuration.load")

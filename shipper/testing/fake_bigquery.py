@@ -55,6 +55,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from ._fake_bigquery_common import ApiError, _Table, table_rules
+
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
@@ -69,26 +71,6 @@ class Request:
     body: Any
     size: int
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Table:
-    resource: dict[str, Any]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    insert_ids: set[str] = field(default_factory=set)
-    judges: dict[bool, tuple[str, Any]] = field(default_factory=dict)  # load? -> (schema, judge)
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-
-    def body(self) -> dict[str, Any]:
-        status = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-                  412: "FAILED_PRECONDITION", 413: "INVALID_ARGUMENT"}.get(self.code, "UNKNOWN")
-        return {"error": {"code": self.code, "message": self.message, "status": status,
-                          "errors": [{"message": self.message, "domain": "global", "reason": self.reason}]}}
 
 
 def _norm_type(t: str) -> str:
@@ -147,21 +129,6 @@ def _parse_ts(v: str) -> datetime | None:
     except ValueError:
         return None
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
-
-
-def table_rules(t: _Table, load: bool) -> Any:
-    """The row check of a table: the BigQuery target of the column-rule model
-    (`shipper.rules.bigquery`) for its live schema, the same for insertAll (`load` False) and
-    load jobs; `judge(row, ignore_unknown) -> (BigQuery's error or None, the row as stored)`."""
-    from ..rules.bigquery import bigquery_judge, rules_for_schema
-
-    fields = t.resource["schema"]["fields"]
-    schema = json.dumps(fields, sort_keys=True)
-    kept = t.judges.get(load)
-    if kept is None or kept[0] != schema:
-        kept = t.judges[load] = (schema, bigquery_judge(
-            rules_for_schema(t.resource["tableReference"]["tableId"], fields), load))
-    return kept[1]
 
 
 def _no_constant(name: str) -> Any:
