@@ -95,6 +95,9 @@ class LoadJobs:
         # whose answer was lost asks again)
         self.finished: dict[str, Answer] = {}
         self.lose_responses = 0  # finished load jobs whose answer is lost (connection closed)
+        # HTTP codes answered (one per job, in order) after a load job has run: the job exists,
+        # the client hears of an error (as a backend error after the job was made)
+        self.fail_after_run: list[int] = []
 
     # -- the three upload protocols ------------------------------------------------------
     def upload(self, method: str, project: str, query: dict[str, list[str]], raw: bytes,
@@ -182,6 +185,13 @@ class LoadJobs:
     # -- the job ---------------------------------------------------------------------------
     def run(self, project: str, resource: dict[str, Any], data: bytes) -> dict[str, Any]:
         """Run a load job on `data` (all of it), keep it, and answer its resource."""
+        job = self._run(project, resource, data)
+        if self.fail_after_run:
+            code = self.fail_after_run.pop(0)
+            raise ApiError(code, "backendError", "Backend error (injected after the job ran).")
+        return job
+
+    def _run(self, project: str, resource: dict[str, Any], data: bytes) -> dict[str, Any]:
         config = (resource.get("configuration") or {}).get("load")
         if not isinstance(config, dict):
             raise ApiError(400, "invalid", "an upload needs configuration.load")
