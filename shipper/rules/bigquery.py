@@ -243,7 +243,7 @@ def _column_judge(rule: ColumnRule) -> ColumnJudge:
     def judge(v: Any, path: str, load: bool) -> tuple[str | None, Any]:
         if repeated:
             if v is None:
-                return None, []  # BigQuery stores no NULL array
+                return None, None  # BigQuery stores no NULL array: it reads back as []
             if type(v) is not list:
                 return f"Value for repeated field {path} is not an array.", v
             out = []
@@ -285,7 +285,7 @@ def _record_judge(columns: tuple[ColumnRule, ...]) -> RowJudge:
             err, value = col(row.get(name), prefix + name, load)
             if err is not None:
                 return err, row
-            if value is not None:
+            if value is not None or name in row:
                 stored[name] = value
         return None, stored
 
