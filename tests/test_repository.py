@@ -80,3 +80,10 @@ def test_the_demo_runs_every_stage_from_a_clone_alone(tmp_path: Path) -> None:
     summary = proc.stdout.split("=== demo summary", 1)[1]
     stages = re.findall(r"^  (\w+)\s+[\d.]+ s  (.*)$", summary, re.M)
     assert len(stages) >= 6 and all(status == "ok" for _, status in stages), summary
+
+
+def test_the_library_doc_lists_every_rule_a_violation_can_carry() -> None:
+    from shipper._errors import RULES
+
+    text = (REPO / "docs" / "library.md").read_text(encoding="utf-8")
+    assert [r for r in RULES if f"`{r}`" not in text] == []
