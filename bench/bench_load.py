@@ -144,7 +144,7 @@ def bench_bigquery(tmp: Path, lines: int, rounds: int = 3) -> dict[str, float]:
           f"start-up included): insertAll {rate['stream']:,.0f} rows/s ({med['stream']:.2f} s, "
           f"{per_100k:.0f} requests per 100,000 rows, target <= 200); load jobs {rate['load']:,.0f} rows/s "
           f"({med['load']:.2f} s, {len(jobs)} job); load/insertAll = {rate['load'] / rate['stream']:.2f}x; "
-          f"runs: stream {['%.2f' % x for x in times['stream']]}, load {['%.2f' % x for x in times['load']]}")
+          f"runs: stream {[round(x, 2) for x in times['stream']]}, load {[round(x, 2) for x in times['load']]}")
     return {"requests_per_100k": per_100k, "stream_rows_per_s": rate["stream"], "load_rows_per_s": rate["load"]}
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..registry import DEFAULT_TABLE, RAW_TABLE, Registry, Table
-from .fluentd_plugin import PLUGIN_TYPE, insert_id_column
+from .fluentd_plugin import PLUGIN_FILE, PLUGIN_TYPE, insert_id_column
 
 CONFIG_PATH = "fluentd/fluent.conf"
 # The Docker fluentd log driver's record: https://docs.docker.com/engine/logging/drivers/fluentd/
@@ -141,10 +141,26 @@ def input_label() -> list[str]:
     ])
 
 
+def plugin_type_loading_its_file() -> str:
+    """`@type logbridge_route`, written so that the config loads the plugin's file itself.
+
+    The plugin sits beside the config (`plugins/out_logbridge_route.rb`, as in fluentd/ and in the
+    image's /fluentd/etc/), so a plain `fluentd -c fluent.conf` starts it with no `-p`. The value
+    is Ruby that fluentd evaluates while it parses the file, before any plugin is looked up:
+    `basepath` is the directory of the config being parsed (a local of fluentd 1.x's
+    `Fluent::Config.parse`, whose binding is where embedded code runs); the file is required
+    only if it is there, so an install with the plugin elsewhere (`-p DIR`) works as before."""
+    here = "(local_variable_get(:basepath) rescue Dir.pwd)"
+    code = (f"f = File.expand_path(File.join({here}, 'plugins', '{PLUGIN_FILE}')); "
+            f"require f if File.exist?(f); '{PLUGIN_TYPE}'")
+    return f'@type "#{{{code}}}"'
+
+
 def route_label() -> list[str]:
     return _section("label", "@ROUTE", [
-        "# one row per event, checked against its table (fluentd/plugins/out_logbridge_route.rb)",
-        *_section("match", "**", [f"@type {PLUGIN_TYPE}", "@id route", "@label @TABLES",
+        "# one row per event, checked against its table (fluentd/plugins/out_logbridge_route.rb);",
+        "# its file is loaded from beside this config, so `fluentd -c fluent.conf` needs no -p",
+        *_section("match", "**", [plugin_type_loading_its_file(), "@id route", "@label @TABLES",
                                   f"tag_prefix {ROW_TAG_PREFIX}"]),
     ])
 

@@ -19,7 +19,8 @@ from .._constants import DEFAULT_TABLE, RAW_TABLE, ROUTING_KEY
 from ..registry import Registry, Table
 from ..rules.ruby import ruby_str
 
-OUTPUT_PATH = "fluentd/plugins/out_logbridge_route.rb"
+PLUGIN_FILE = "out_logbridge_route.rb"
+OUTPUT_PATH = f"fluentd/plugins/{PLUGIN_FILE}"
 PLUGIN_TYPE = "logbridge_route"
 
 # Envelope values of a refused record worth a column of their own in raw_log (also in `text`).

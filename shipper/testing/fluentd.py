@@ -163,8 +163,7 @@ class Fluentd:
     bigquery_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
-    config: Path = REPO / "fluentd" / "fluent.conf"
-    plugins: Path = REPO / "fluentd" / "plugins"
+    config: Path = REPO / "fluentd" / "fluent.conf"  # its plugins/ beside it (no -p: it loads them)
     ready_timeout: float = 60.0
     # Batch tables flush every registry flush_interval (minutes); a test cannot wait that long.
     # With this set, fluentd runs a copy of the config whose batch flush_interval lines (and only
@@ -210,10 +209,13 @@ class Fluentd:
             return self.config
         copy = self.workdir / "fluent.batch-flush.conf"
         copy.write_text(text, encoding="utf-8")
+        plugins = self.workdir / "plugins"  # the config loads its plugins from beside itself
+        if not plugins.exists():
+            plugins.symlink_to(self.config.resolve().parent / "plugins", target_is_directory=True)
         return copy
 
     def args(self) -> list[str]:
-        out = [*self.command, "-c", str(self.config_path()), "-p", str(self.plugins)]
+        out = [*self.command, "-c", str(self.config_path())]
         if self.bigquery_url:
             out += ["-r", str(ENDPOINT_RB)]
         return out
@@ -342,9 +344,9 @@ def _accepts(port: int) -> bool:
 
 
 def run_dry(command: list[str], workdir: Path, env: dict[str, str | None],
-            config: Path = REPO / "fluentd" / "fluent.conf",
-            plugins: Path = REPO / "fluentd" / "plugins") -> subprocess.CompletedProcess[str]:
-    """`fluentd --dry-run` on the config: loads every plugin and checks every parameter."""
+            config: Path = REPO / "fluentd" / "fluent.conf") -> subprocess.CompletedProcess[str]:
+    """`fluentd --dry-run` on the config, as a person runs it (no -p: the config loads its own
+    plugins from beside it): loads every plugin and checks every parameter."""
     e = {k: v for k, v in os.environ.items() if not k.startswith(("LOGBRIDGE_", "FLUENTD_"))}
     e["LOGBRIDGE_BUFFER_DIR"] = str(workdir / "buffer")
     for k, v in env.items():
@@ -352,7 +354,7 @@ def run_dry(command: list[str], workdir: Path, env: dict[str, str | None],
             e.pop(k, None)
         else:
             e[k] = v
-    return subprocess.run([*command, "-c", str(config), "-p", str(plugins), "--dry-run"],
+    return subprocess.run([*command, "-c", str(config), "--dry-run"],
                           env=e, capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -68,9 +68,10 @@ def test_has_a_health_check(ins):
 
 def test_runs_the_generated_config_with_its_plugins(ins):
     (cmd,) = [r for op, r in ins if op == "CMD"]
-    assert json.loads(cmd) == ["fluentd", "-c", "/fluentd/etc/fluent.conf", "-p", "/fluentd/plugins"]
+    assert json.loads(cmd) == ["fluentd", "-c", "/fluentd/etc/fluent.conf"]
     copies = {tuple(r.split()) for op, r in ins if op == "COPY"}
-    assert copies == {("fluent.conf", "/fluentd/etc/fluent.conf"), ("plugins/", "/fluentd/plugins/")}
+    # the plugins beside the config: fluent.conf loads them from there (no -p)
+    assert copies == {("fluent.conf", "/fluentd/etc/fluent.conf"), ("plugins/", "/fluentd/etc/plugins/")}
 
 
 SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL)", re.IGNORECASE)

@@ -36,8 +36,7 @@ def landed(fluentd_cmd, vector_registry, bq_tables, tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f.render(vector_registry), encoding="utf-8")
     with BigQueryStandIn(bq_tables(vector_registry)) as bq, \
-            Fluentd(fluentd_cmd, d / "run", bq.endpoint, config=d / "fluentd" / "fluent.conf",
-                    plugins=d / "fluentd" / "plugins") as fd:
+            Fluentd(fluentd_cmd, d / "run", bq.endpoint, config=d / "fluentd" / "fluent.conf") as fd:
         with ForwardClient(fd.forward_port) as client:
             client.send("app.vectors", [(time.time(), driver_record(line(v), name=f"/v{i}"))
                                         for i, v in enumerate(VECTORS)])

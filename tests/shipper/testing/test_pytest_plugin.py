@@ -141,3 +141,10 @@ def test_x(app):
 """)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*table 'access_log', field 'status_code', rule 'minimum'*"])
+
+
+def test_the_forward_receiver_is_public() -> None:
+    from shipper.testing import ForwardServer
+    from shipper.testing._forward_server import ForwardServer as Private
+
+    assert ForwardServer is Private
