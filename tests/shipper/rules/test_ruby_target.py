@@ -81,15 +81,18 @@ def test_each_vector_gets_the_first_violation_of_its_verdict(vector: Any, vector
         assert got is not None and tuple(got[:2]) == (vector.violations[0][1], vector.violations[0][0]), got
 
 
-def base(table: str) -> dict[str, Any]:
-    return {
+BASES: dict[str, dict[str, Any]] = {
         "access_log": {"timestamp": "2026-11-28T10:00:00.123456Z", "severity": "INFO", "method": "GET",
                        "path": "/", "status_code": 200, "latency": 0.5},
         "app_log": {"timestamp": "2026-11-28T10:00:00Z", "severity": "ERROR", "message": "m",
                     "error": {"type": "ValueError", "message": "x"}, "extra": {"a": [1, None]}},
         "raw_log": {"timestamp": "2026-11-28 10:00:00+01:00", "severity": "DEFAULT", "stream": "stderr",
                     "text": "t", "reason": None},
-    }[table]
+}
+
+
+def base(table: str) -> dict[str, Any]:
+    return BASES[table]
 
 
 ODD = st.one_of(
@@ -105,7 +108,7 @@ ODD = st.one_of(
 
 @st.composite
 def records(draw: Any) -> tuple[str, str]:
-    table = draw(st.sampled_from(REGISTRY.names))
+    table = draw(st.sampled_from(sorted(BASES)))  # the tables this test has a good record for
     rec = dict(base(table))
     names = [f.name for f in REGISTRY.table(table).fields]
     for _ in range(draw(st.integers(0, 3))):
