@@ -5,7 +5,9 @@ of their own, so memory is reported for both: `shipper load` prints each process
 (getrusage ru_maxrss), and the bench adds them (an upper bound: the two peaks need not
 coincide). `resource.getrusage(RUSAGE_CHILDREN)` of the bench, the largest single descendant,
 is printed as a cross-check. Targets (issue 6): >= 100,000 access-log rows/s for
-1,000,000 lines, peak < 300 MB; <= 200 insertAll requests per 100,000 rows.
+1,000,000 lines, peak < 300 MB; <= 200 insertAll requests per 100,000 rows. BigQuery (issue 17):
+rows/s of both paths on the stand-in, insertAll (--mode stream) against load jobs (--mode load),
+same run, same records, medians of 3 runs each.
 
     .venv/bin/python bench/bench_load.py [--lines 1000000] [--bq-lines 100000]
 """
@@ -99,30 +101,51 @@ def bench_duckdb(tmp: Path, lines: int) -> dict[str, float]:
     return {"rows_per_s": rate, "peak_mb": peak_mb}
 
 
-def bench_bigquery(tmp: Path, lines: int) -> dict[str, float]:
+def bench_bigquery(tmp: Path, lines: int, rounds: int = 3) -> dict[str, float]:
+    """Both BigQuery paths on the stand-in, same run, same records, alternating: insertAll
+    (`--mode stream`) and NDJSON load jobs (`--mode load`); medians of `rounds` runs each."""
+    import statistics
+
     from shipper.registry import load_registry
     from shipper.testing.fake_bigquery import FakeBigQueryAPI
     from shipper.warehouse import ensure_tables, open_warehouse
 
     src = tmp / "access_bq.jsonl"
     write_access_log(src, lines, seed=11)
+    times: dict[str, list[float]] = {"stream": [], "load": []}
     with FakeBigQueryAPI() as fake:
         fake.add_dataset("logs")
         target = open_warehouse("bigquery://test-project/logs", client=fake.client())
         ensure_tables(target, load_registry(full_check=False))
         target.close()
-        fake.requests.clear()
-        seconds, _, out = run_load([str(src), "--target", "bigquery://test-project/logs",
-                                    "--rejects", str(tmp / "bq.rejects.jsonl")],
-                                   env={"SHIPPER_BIGQUERY_ENDPOINT": fake.endpoint})
-        inserts = fake.calls("POST", "/insertAll")
-        rows = len(fake.rows("logs", "access_log"))
-    per_100k = len(inserts) * 100_000 / lines
-    print(out.strip())
-    print(f"bigquery (fake endpoint): {rows:,} rows in {len(inserts)} insertAll requests "
-          f"= {per_100k:.0f} per 100,000 rows (target <= 200), {seconds:.1f} s; "
-          f"largest request {max(r.size for r in inserts) / 1e6:.2f} MB")
-    return {"requests_per_100k": per_100k}
+        for _ in range(rounds):
+            for mode in ("stream", "load"):
+                for t in fake.tables.values():
+                    t.rows.clear()
+                    t.insert_ids.clear()
+                fake.jobs.clear()
+                fake.requests.clear()
+                seconds, _, out = run_load([str(src), "--target", "bigquery://test-project/logs", "--mode", mode,
+                                            "--rejects", str(tmp / "bq.rejects.jsonl")],
+                                           env={"SHIPPER_BIGQUERY_ENDPOINT": fake.endpoint})
+                rows = len(fake.rows("logs", "access_log"))
+                if rows != lines:
+                    raise SystemExit(f"--mode {mode}: {rows:,} rows of {lines:,}\n{out}")
+                times[mode].append(seconds)
+                if mode == "stream":
+                    inserts = fake.calls("POST", "/insertAll")
+                    per_100k = len(inserts) * 100_000 / lines
+                else:
+                    jobs = [j for j in fake.jobs.values() if j["configuration"].get("jobType") == "LOAD"]
+        print(out.strip())
+    med = {m: statistics.median(v) for m, v in times.items()}
+    rate = {m: lines / med[m] for m in med}
+    print(f"bigquery stand-in, {lines:,} access_log rows, median of {rounds} runs each (whole command, "
+          f"start-up included): insertAll {rate['stream']:,.0f} rows/s ({med['stream']:.2f} s, "
+          f"{per_100k:.0f} requests per 100,000 rows, target <= 200); load jobs {rate['load']:,.0f} rows/s "
+          f"({med['load']:.2f} s, {len(jobs)} job); load/insertAll = {rate['load'] / rate['stream']:.2f}x; "
+          f"runs: stream {[round(x, 2) for x in times['stream']]}, load {[round(x, 2) for x in times['load']]}")
+    return {"requests_per_100k": per_100k, "stream_rows_per_s": rate["stream"], "load_rows_per_s": rate["load"]}
 
 
 def main() -> None:

@@ -435,7 +435,8 @@ module Logbridge
       nil
     end
 
-    # table -> its JSON columns (sent to insertAll as JSON text)
+    # table -> its JSON columns sent as JSON text (streamed tables: insertAll reads a string
+    # there as JSON text; a batch table's load job takes the raw JSON value)
     JSON_COLUMNS = {'access_log' => [].freeze, 'app_log' => ['extra'].freeze, 'raw_log' => [].freeze}.freeze
 
     # The first rule `record` breaks against `table`, as [rule, field, message]; nil when it fits.

@@ -16,6 +16,11 @@ line ends in a table or in the reject file (with its reason, source and line). A
 row twice. A file's last line without a newline may still be being written: it waits for the
 next run (--final loads it now).
 
+BigQuery: small inputs stream (insertAll, rows queryable at once, billed per row); from 32 MB
+of input on (or with --mode load) rows go in NEWLINE_DELIMITED_JSON load jobs (free; job ids
+derived from the content, so a re-run creates no job twice; rows BigQuery refuses go to the
+reject file with its reason). --mode stream forces insertAll.
+
 Stopping: Ctrl-C or SIGTERM commits what is read and says where to resume; re-run the same
 command to finish. BigQuery: SHIPPER_BIGQUERY_ENDPOINT=http://127.0.0.1:PORT sends the requests
 to a local stand-in with anonymous credentials instead of Google (never real credentials there).
@@ -42,6 +47,9 @@ def register(groups: Any) -> None:
                         "own are keyed by it and their line number")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="how long to retry an unreachable BigQuery endpoint (default 600)")
+    p.add_argument("--mode", choices=("auto", "load", "stream"), default="auto",
+                   help="BigQuery only: load jobs (load), insertAll (stream), or by input size (auto, "
+                        "the default: load jobs from 32 MB on)")
     p.add_argument("--registry", type=Path, default=None, help=REGISTRY_HELP)
     p.set_defaults(func=cmd_load)
 
@@ -53,12 +61,15 @@ def cmd_load(args: argparse.Namespace) -> int:
     url = target_url(args.target)
     if args.sources.count("-") > 1:
         raise CliError("stdin (-) can be read only once")
+    if args.mode != "auto" and url.kind != "bigquery":
+        raise CliError(f"--mode {args.mode} is for BigQuery targets (a DuckDB file is written one way)")
     registry = checked_registry(args)
     try:
         with one_line_errors():
             summary = load(args.sources, url, rejects=args.rejects, progress=args.progress,
                            registry=registry, final=args.final,
-                           stdin_name=args.stdin_name or STDIN_NAME, timeout=args.timeout)
+                           stdin_name=args.stdin_name or STDIN_NAME, timeout=args.timeout,
+                           mode=args.mode)
     except LoadAborted as exc:
         if exc.summary is not None:
             print("\n".join(exc.summary.lines_out()))

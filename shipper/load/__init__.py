@@ -42,6 +42,24 @@ __all__ = ["MAX_LINE", "STDIN", "LoadAborted", "Summary", "default_rejects_path"
 # One row may not exceed BigQuery's 10 MB insert limit; keep room for the request around it.
 MAX_LINE = 9 * 1024 * 1024
 
+# BigQuery: how rows go in. `auto` streams (insertAll, billed per row) below LOAD_THRESHOLD bytes
+# of input and uses load jobs (free, seconds to minutes per job) from there on, and for input of
+# unknown size (stdin) streams: a pipe may never end, and a load job needs its whole spool.
+AUTO, LOAD, STREAM = "auto", "load", "stream"
+MODES = (AUTO, LOAD, STREAM)
+LOAD_THRESHOLD = 32 * 1024 * 1024
+
+
+def bigquery_mode(mode: str, sizes: list[int | None]) -> str:
+    """The path a BigQuery load takes: `mode` when it is load or stream, else by input size."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
+    if mode != AUTO:
+        return mode
+    if None in sizes:
+        return STREAM
+    return LOAD if sum(s or 0 for s in sizes) >= LOAD_THRESHOLD else STREAM
+
 
 def default_rejects_path(url: WarehouseUrl) -> Path:
     """Next to the target: `x.duckdb` -> `x.rejects.jsonl`; BigQuery -> `./PROJECT.DATASET.rejects.jsonl`."""
@@ -55,12 +73,15 @@ def load(sources: Sequence[str], target: str | WarehouseUrl | Warehouse, *,
          rejects: Path | str | None = None, progress: bool | None = None,
          registry: Registry | None = None, stdin: BinaryIO | None = None,
          stdin_name: str = STDIN_NAME, final: bool = False, max_line: int = MAX_LINE,
-         batch_rows: int | None = None, timeout: float | None = None) -> Summary:
+         batch_rows: int | None = None, timeout: float | None = None, mode: str = AUTO,
+         job_bytes: int | None = None) -> Summary:
     """Load every source (a path, or "-" for stdin) into `target`; return the summary.
 
     Raises `LoadAborted` (naming the source and line to resume from, with `.summary`) when the
     target fails in a way that rejecting rows cannot fix, or a stop signal came; rows before
     that point are loaded. `timeout`: how long to retry an unreachable BigQuery endpoint.
+    `mode` (BigQuery only): "stream" (insertAll), "load" (load jobs of `job_bytes` each) or
+    "auto" (load jobs from LOAD_THRESHOLD bytes of input on).
     """
     if [s for s in sources].count(STDIN) > 1:
         raise ValueError("stdin (-) can be read only once")
@@ -76,6 +97,12 @@ def load(sources: Sequence[str], target: str | WarehouseUrl | Warehouse, *,
         warehouse = target
         url = warehouse.url
     loader.start(url, Path(rejects) if rejects else default_rejects_path(url))
+    if url.kind != DUCKDB:
+        loader.write_options["mode"] = bigquery_mode(mode, [s.size for s in resolved])
+        if job_bytes:
+            loader.write_options["job_bytes"] = job_bytes
+    elif mode != AUTO:
+        raise ValueError(f"mode {mode!r} is for BigQuery targets (a DuckDB file is written one way)")
     if progress is None:
         progress = sys.stderr.isatty()
     with _stop_signals(loader):
@@ -138,6 +165,7 @@ class _Loader:
         self.reader: LineReader | None = None
         self._bar: Progress | None = None
         self._lock = threading.Lock()
+        self.write_options: dict[str, Any] = {}
 
     @property
     def reading(self) -> bool:
@@ -180,7 +208,8 @@ class _Loader:
         sized = [s.size for s in self.sources]
         total = None if None in sized else sum(s or 0 for s in sized)
         bar = self._bar = Progress(total) if progress else None
-        options: dict[str, Any] = {"identity_ignores": TRANSIT_FIELDS}
+        options: dict[str, Any] = {"identity_ignores": TRANSIT_FIELDS, **self.write_options}
+        self.summary.mode = options.get("mode", "")
         if batch_rows:
             options["batch_rows"] = batch_rows
         self.writer = warehouse.writer(self.registry, self, **options)
@@ -234,6 +263,7 @@ class _Loader:
                 self.summary.peak_mb = _peak_rss_mb()
                 self.summary.target_peak_mb = self.writer.process_peak_mb
                 self.summary.requests = self.writer.requests
+                self.summary.jobs = getattr(self.writer, "jobs", 0)
         return self.summary
 
     def _block(self, lines: list[Any], last_complete: bool, src: Source) -> None:
@@ -341,7 +371,10 @@ class _Loader:
 
     def _abort(self, why: str, flush: bool) -> None:
         position = self.ordinal + 1
-        if flush:
+        interrupt = getattr(self.writer, "interrupt", None)
+        if flush and interrupt is not None:
+            interrupt()  # load jobs: spooled rows wait for the re-run, which cuts the same jobs
+        elif flush:
             try:
                 self.writer.flush()
             except Exception:  # noqa: BLE001, S110 - the resume point below still holds

@@ -34,7 +34,9 @@ class Summary:
     rejected: Counter[str] = field(default_factory=Counter)  # reason kind -> count
     rejects_path: str = ""
     seconds: float = 0.0
-    requests: int = 0  # BigQuery insertAll requests
+    requests: int = 0  # BigQuery requests (insertAll, or load-job uploads)
+    jobs: int = 0  # BigQuery load jobs made or found done (mode load)
+    mode: str = ""  # BigQuery: "stream" (insertAll) or "load" (load jobs)
     stopped_at: str = ""  # "source:line" when the load was interrupted
     peak_mb: float = 0.0  # the loader process's peak RSS
     target_peak_mb: float = 0.0  # the DuckDB process's peak RSS (DuckDB target)
@@ -71,7 +73,9 @@ class Summary:
             out.append(f"  waiting: {self.waiting:,} last line(s) without a newline yet, in "
                        f"{', '.join(self.waiting_in)}: left for the next run (the file may still "
                        "be written; --final loads it now)")
-        if self.requests:
+        if self.mode == "load":
+            out.append(f"  load jobs: {self.jobs:,} (NEWLINE_DELIMITED_JSON, one per table and spool)")
+        elif self.requests:
             out.append(f"  insertAll requests: {self.requests:,}")
         if self.peak_mb:
             extra = f" + {self.target_peak_mb:,.0f} MB (DuckDB process)" if self.target_peak_mb else ""

@@ -35,7 +35,8 @@ def render_rules(registry: Registry) -> str:
     body: list[str] = [*RUNTIME.strip("\n").splitlines(), ""]
     for t in tables:
         body += table_lines(t)
-    body += dispatch_lines(tables)
+    streamed = frozenset(t.name for t in registry.tables if t.ingestion.mode != "batch")
+    body += dispatch_lines(tables, streamed)
     lines = [HEADER.rstrip("\n"), "", "module Logbridge", "  module Rules"]
     lines += [f"    {line}" if line else "" for line in body]
     lines += ["  end", "end"]

@@ -346,11 +346,16 @@ def json_columns(rules: TableRules) -> tuple[str, ...]:
     return tuple(c.name for c in rules.columns if c.kind == JSON)
 
 
-def dispatch_lines(tables: list[TableRules]) -> list[str]:
-    """`check(table, record)` and the table -> JSON columns map."""
+def dispatch_lines(tables: list[TableRules], json_text: frozenset[str] | None = None) -> list[str]:
+    """`check(table, record)` and the table -> JSON columns map. `json_text`: the tables whose
+    JSON columns are sent as JSON text (streamed ones: insertAll reads a string there as JSON
+    text); None: all. A batch table's load job stores a JSON column's raw JSON value, so its
+    values stay as they are."""
     jsons = ", ".join(f"{ruby_str(t.table)} => [{', '.join(ruby_str(c) for c in json_columns(t))}].freeze"
+                      if json_text is None or t.table in json_text else f"{ruby_str(t.table)} => [].freeze"
                       for t in tables)
-    return ["# table -> its JSON columns (sent to insertAll as JSON text)",
+    return ["# table -> its JSON columns sent as JSON text (streamed tables: insertAll reads a string",
+            "# there as JSON text; a batch table's load job takes the raw JSON value)",
             f"JSON_COLUMNS = {{{jsons}}}.freeze",
             "",
             "# The first rule `record` breaks against `table`, as [rule, field, message]; nil when it fits.",

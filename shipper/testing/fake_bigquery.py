@@ -11,10 +11,18 @@ request building and its error mapping. It answers as the API reference document
   `totalBytesProcessed` are filled in; `maximumBytesBilled` is enforced), `jobs.get` and
   `jobs.getQueryResults`. The SQL itself runs on DuckDB behind the scenes (see
   `_fake_bigquery_jobs`): this is a stand-in that answers in BigQuery's shapes, not BigQuery's engine;
+- `jobs.insert` for load jobs with media upload (multipart, resumable, and the X-Goog-Upload
+  protocol of the Ruby client): NEWLINE_DELIMITED_JSON, per-row errors in `status.errors`,
+  `maxBadRecords`, atomic jobs, a duplicate job id answered 409 (see `_fake_bigquery_load`);
 - schema changes on patch/update follow "Modifying table schemas": add NULLABLE/REPEATED
   columns (REQUIRED only inside a new RECORD), relax REQUIRED->NULLABLE; anything else is a
   400 `invalid` error and the table is left as it was;
-- insertAll checks every row against the table schema; a bad row gets `invalid` errors in
+- insertAll and load jobs check every row with one row check, the BigQuery target of the
+  column-rule model (`shipper.rules.bigquery`): the model's type-level checks with BigQuery's
+  own semantics (it converts "200" into INT64, 7 into STRING, "true" into BOOL, epoch seconds
+  into TIMESTAMP; it knows no enum/maxLength/minimum/maximum), held to the `bigquery` answer of
+  every vector in tests/vectors/record_verdicts.jsonl;
+- insertAll a bad row gets `invalid` errors in
   `insertErrors` with HTTP 200; without `skipInvalidRows` the other rows get `stopped` and
   nothing is written; `insertId` de-duplicates (best effort in BigQuery; always here, which
   tests must not rely on beyond "a replay does not duplicate"); requests over 10 MB or 50,000
@@ -25,11 +33,13 @@ Faults a test can inject, as a network or an outage shows them to a client:
 - `fail_next`: answer the next requests with an HTTP error before handling them;
 - `lose_responses`: handle the next `insertAll` requests (rows stored) but close the connection
   without an answer, as when a response is lost on the way back: a client must retry with the
-  same insertIds and store nothing twice;
+  same insertIds and store nothing twice; `load.lose_responses` does the same to finished load
+  jobs (a client must retry with the same job id, and is answered 409);
 - `stop()` then `start(port=the same port)`: BigQuery unreachable (connection refused), then back.
 
-The checks are written here independently of `shipper.registry` on purpose: a fake that
-judged with the code under test would agree with every bug in it.
+The row check reads the live table's schema, never the registry: its rules come from the
+column-rule model (one meaning per rule), its semantics from BigQuery's documentation, and the
+vector file holds it to what BigQuery answers, which differs from the registry's judges.
 """
 
 from __future__ import annotations
@@ -40,10 +50,12 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from ._fake_bigquery_common import ApiError, _Table, table_rules
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -59,25 +71,6 @@ class Request:
     body: Any
     size: int
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Table:
-    resource: dict[str, Any]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    insert_ids: set[str] = field(default_factory=set)
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-
-    def body(self) -> dict[str, Any]:
-        status = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-                  412: "FAILED_PRECONDITION", 413: "INVALID_ARGUMENT"}.get(self.code, "UNKNOWN")
-        return {"error": {"code": self.code, "message": self.message, "status": status,
-                          "errors": [{"message": self.message, "domain": "global", "reason": self.reason}]}}
 
 
 def _norm_type(t: str) -> str:
@@ -127,12 +120,9 @@ def _schema_change_error(old: list[dict[str, Any]], new: list[dict[str, Any]], p
     return None
 
 
-_TS = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?(Z|[+-]\d{2}:?\d{2}| UTC)?$")
-
-
 def _parse_ts(v: str) -> datetime | None:
     """BigQuery accepts up to 12 fractional digits and 'Z', '+hh:mm' or ' UTC'; Python wants 6."""
-    s = v.replace("Z", "+00:00").replace(" UTC", "+00:00")
+    s = v.strip().replace("/", "-").replace("Z", "+00:00").replace("z", "+00:00").replace(" UTC", "+00:00")
     s = re.sub(r"\.(\d{1,12})", lambda m: "." + m.group(1)[:6].ljust(6, "0"), s)
     try:
         dt = datetime.fromisoformat(s)
@@ -141,105 +131,8 @@ def _parse_ts(v: str) -> datetime | None:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
-def _value_error(f: dict[str, Any], value: Any, path: str) -> str | None:
-    t = _norm_type(f.get("type", "STRING"))
-    mode = (f.get("mode") or "NULLABLE").upper()
-    if mode == "REPEATED":
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            return f"Value for repeated field {path} is not an array."
-        for i, v in enumerate(value):
-            if v is None:
-                return f"Only optional fields can be set to NULL. Field: {path}; Value: NULL"
-            err = _scalar_error(f, t, v, path)
-            if err:
-                return err
-        return None
-    if value is None:
-        return f"Missing required field: {path}." if mode == "REQUIRED" else None
-    if isinstance(value, list):
-        return f"Array specified for non-repeated field: {path}."
-    return _scalar_error(f, t, value, path)
-
-
-def _scalar_error(f: dict[str, Any], t: str, v: Any, path: str) -> str | None:
-    if t == "RECORD":
-        if not isinstance(v, dict):
-            return f"This field: {path} is not a record."
-        return _row_error(f.get("fields", []), v, path + ".")
-    if t == "JSON":
-        if isinstance(v, str):
-            try:
-                json.loads(v)
-            except ValueError:
-                return f"Invalid JSON input for field {path}: the string is not JSON text"
-        return None
-    if t == "STRING":
-        return None if isinstance(v, (str, int, float, bool)) else f"This field: {path} is not a string."
-    if t == "INTEGER":
-        if isinstance(v, bool):
-            return f"Cannot convert value to integer (bad value): {path}"
-        if isinstance(v, int) or (isinstance(v, str) and re.fullmatch(r"-?\d+", v)):
-            return None if -(2**63) <= int(v) < 2**63 else f"Value out of range for INT64: {path}"
-        if isinstance(v, float) and v.is_integer():
-            return None
-        return f"Cannot convert value to integer (bad value): {path}"
-    if t == "FLOAT":
-        if isinstance(v, bool):
-            return f"Cannot convert value to floating point (bad value): {path}"
-        if isinstance(v, (int, float)):
-            return None
-        try:
-            float(v)
-            return None
-        except (TypeError, ValueError):
-            return f"Cannot convert value to floating point (bad value): {path}"
-    if t == "BOOLEAN":
-        return None if isinstance(v, bool) or v in ("true", "false") else f"Cannot convert value to boolean: {path}"
-    if t == "TIMESTAMP":
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return None
-        if isinstance(v, str) and _TS.match(v) and _parse_ts(v) is not None:
-            return None
-        return f"Couldn't convert value to timestamp: Could not parse '{v}' as a timestamp: {path}"
-    if t == "DATE":
-        try:
-            date.fromisoformat(v)
-            return None
-        except (TypeError, ValueError):
-            return f"Invalid date: '{v}': {path}"
-    return None
-
-
-def _stored(fields: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any]:
-    """The row as BigQuery keeps it: a JSON column given as text holds the value parsed."""
-    out = dict(row)
-    for f in fields:
-        v = out.get(f["name"])
-        if v is None:
-            continue
-        t = _norm_type(f.get("type", ""))
-        repeated = (f.get("mode") or "").upper() == "REPEATED"
-        if t == "JSON":
-            parse = lambda x: json.loads(x) if isinstance(x, str) else x
-            out[f["name"]] = [parse(x) for x in v] if repeated else parse(v)
-        elif t == "RECORD":
-            sub = f.get("fields", [])
-            out[f["name"]] = [_stored(sub, x) for x in v] if repeated else _stored(sub, v)
-    return out
-
-
-def _row_error(fields: list[dict[str, Any]], row: dict[str, Any], prefix: str = "") -> str | None:
-    known = {f["name"].lower(): f for f in fields}
-    for key in row:
-        if key.lower() not in known:
-            return f"no such field: {prefix}{key}."
-    for f in fields:
-        err = _value_error(f, row.get(f["name"]), prefix + f["name"])
-        if err:
-            return err
-    return None
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 class FakeBigQueryAPI:
@@ -255,6 +148,9 @@ class FakeBigQueryAPI:
         self.lost_responses = 0  # how many answers were lost so far
         self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
+        from ._fake_bigquery_load import LoadJobs
+
+        self.load = LoadJobs(self)  # load jobs; `load.lose_responses`: run a job, lose its answer
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -269,19 +165,34 @@ class FakeBigQueryAPI:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def _handle(self) -> None:
+            def _body(self) -> bytes:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    parts = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline().strip():  # trailers
+                                pass
+                            return b"".join(parts)
+                        parts.append(self.rfile.read(size))
+                        self.rfile.readline()
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
+                return self.rfile.read(length) if length else b""
+
+            def _handle(self) -> None:
+                raw = self._body()
                 if self.headers.get("Content-Encoding") == "gzip":
                     import gzip
 
                     raw = gzip.decompress(raw)
-                code, body = fake.handle(self.command, self.path, raw, dict(self.headers))
-                if fake._take_lost_response(self.command, self.path):
+                answer = fake.answer(self.command, self.path, raw, dict(self.headers))
+                if fake._take_lost_response(self.command, self.path, answer):
                     self.close_connection = True  # stored, but the client never hears of it
                     return
-                payload = json.dumps(body).encode() if body is not None else b""
-                self.send_response(code)
+                payload = json.dumps(answer.body).encode() if answer.body is not None else b""
+                self.send_response(answer.code)
+                for k, v in answer.headers.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -323,11 +234,18 @@ class FakeBigQueryAPI:
         return bigquery.Client(project=project or self.project, credentials=AnonymousCredentials(),
                                client_options=ClientOptions(api_endpoint=self.endpoint))
 
-    def _take_lost_response(self, method: str, path: str) -> bool:
+    def _take_lost_response(self, method: str, path: str, answer: Any) -> bool:
         with self._lock:
-            if self.lose_responses <= 0 or method != "POST" or not path.split("?")[0].endswith("/insertAll"):
+            if method not in ("POST", "PUT"):
                 return False
-            self.lose_responses -= 1
+            p = path.split("?")[0]
+            if p.endswith("/insertAll") and self.lose_responses > 0:
+                self.lose_responses -= 1
+            elif (p.startswith("/upload/") and self.load.lose_responses > 0 and answer.code == 200
+                    and isinstance(answer.body, dict) and answer.body.get("kind") == "bigquery#job"):
+                self.load.lose_responses -= 1  # the load job ran; its answer never arrives
+            else:
+                return False
             self.lost_responses += 1
             return True
 
@@ -350,27 +268,43 @@ class FakeBigQueryAPI:
 
     # -- the API ---------------------------------------------------------------------------
     def handle(self, method: str, raw_path: str, raw: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        """Answer one request: (HTTP status, JSON body)."""
+        answer = self.answer(method, raw_path, raw, headers)
+        return answer.code, answer.body
+
+    def answer(self, method: str, raw_path: str, raw: bytes, headers: dict[str, str]) -> Any:
+        """Answer one request: an `Answer` (status, JSON body, headers)."""
+        from ._fake_bigquery_load import Answer
+
         url = urlparse(raw_path)
+        upload = url.path.startswith("/upload/")
         body: Any = None
-        if raw:
+        if raw and not upload:
             try:
-                body = json.loads(raw)
+                body = json.loads(raw, parse_constant=_no_constant)
             except ValueError:
-                return 400, ApiError(400, "parseError", "Parse error").body()
+                return Answer(400, ApiError(400, "parseError", "Parse error: the request is not JSON").body())
         with self._lock:
             self.requests.append(Request(method, url.path, parse_qs(url.query), body, len(raw), headers))
             if self.fail_next:
                 code, reason = self.fail_next.pop(0)
-                return code, ApiError(code, reason, f"injected failure: {reason}").body()
+                return Answer(code, ApiError(code, reason, f"injected failure: {reason}").body())
             try:
-                if len(raw) > MAX_REQUEST_BYTES:
+                if len(raw) > MAX_REQUEST_BYTES and not upload:
                     raise ApiError(413, "invalid", "Request payload size exceeds the limit: 10485760 bytes.")
                 self._query_args = parse_qs(url.query)
-                return self._route(method, url.path, body or {}, headers)
+                if upload:
+                    parts = [p for p in url.path.split("/") if p]
+                    if parts[:5] != ["upload", "bigquery", "v2", "projects", parts[4] if len(parts) > 4 else ""] \
+                            or parts[5:] != ["jobs"]:
+                        raise ApiError(404, "notFound", f"Not found: URL {url.path}")
+                    return self.load.upload(method, parts[4], self._query_args, raw, headers)
+                code, out = self._route(method, url.path, body or {}, headers)
+                return Answer(code, out)
             except ApiError as exc:
-                return exc.code, exc.body()
+                return Answer(exc.code, exc.body())
             except Exception as exc:  # noqa: BLE001 - a fake's own bug answers as a server error does
-                return 500, ApiError(500, "internalError", f"fake: {type(exc).__name__}: {exc}").body()
+                return Answer(500, ApiError(500, "internalError", f"fake: {type(exc).__name__}: {exc}").body())
 
     def _route(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p]
@@ -436,9 +370,12 @@ class FakeBigQueryAPI:
         from ._fake_bigquery_jobs import JobError, QueryEngine
 
         config = body.get("configuration") or {}
+        if "load" in config:
+            raise ApiError(400, "invalid", "this stand-in loads uploaded data only (jobs.insert with "
+                                           "media upload), not sourceUris")
         query = config.get("query")
         if not query:
-            raise ApiError(400, "invalid", "this fake runs query jobs only")
+            raise ApiError(400, "invalid", "this fake runs query and load jobs only")
         ref = dict(body.get("jobReference") or {})
         ref.setdefault("projectId", project)
         ref.setdefault("jobId", f"job_{uuid.uuid4().hex}")
@@ -497,7 +434,7 @@ class FakeBigQueryAPI:
                 raise ApiError(400, "invalid", f"The field specified for clustering cannot be found in the schema. Invalid field: {c}.")
         resource = json.loads(json.dumps(body))
         resource.update({"kind": "bigquery#table", "id": f"{project}:{ds}.{name}", "type": "TABLE",
-                         "numRows": "0", "numBytes": "0"})
+                         "numRows": "0", "numBytes": "0", "location": "US"})
         resource["tableReference"] = {"projectId": project, "datasetId": ds, "tableId": name}
         self._stamp(resource)
         self.tables[(project, ds, name)] = _Table(resource)
@@ -532,19 +469,17 @@ class FakeBigQueryAPI:
         rows = body.get("rows", [])
         if len(rows) > MAX_ROWS:
             raise ApiError(400, "invalid", f"too many rows present in the request, limit: {MAX_ROWS} row count: {len(rows)}.")
-        fields = t.resource["schema"]["fields"]
+        judge = table_rules(t, load=False)
+        ignore_unknown = bool(body.get("ignoreUnknownValues"))
         errors: dict[int, str] = {}
+        stored: dict[int, Any] = {}
         for i, r in enumerate(rows):
-            row = r.get("json")
-            if not isinstance(row, dict):
-                errors[i] = "Row is not a JSON object."
-                continue
-            if body.get("ignoreUnknownValues"):
-                known = {f["name"].lower() for f in fields}
-                row = {k: v for k, v in row.items() if k.lower() in known}
-            err = _row_error(fields, row)
-            if err:
+            row = r.get("json") if isinstance(r, dict) else None
+            err, value = judge(row, ignore_unknown)
+            if err is not None:
                 errors[i] = err
+            else:
+                stored[i] = value
         insert_errors = []
         if errors and not body.get("skipInvalidRows"):
             for i in range(len(rows)):
@@ -565,7 +500,7 @@ class FakeBigQueryAPI:
                 if iid in t.insert_ids:
                     continue
                 t.insert_ids.add(iid)
-            t.rows.append(_stored(fields, r["json"]))
+            t.rows.append(stored[i])
         t.resource["numRows"] = str(len(t.rows))
         out: dict[str, Any] = {"kind": "bigquery#tableDataInsertAllResponse"}
         if insert_errors:

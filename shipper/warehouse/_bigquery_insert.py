@@ -129,6 +129,10 @@ def _json_as_text(fields: tuple[Field, ...]) -> Any:
 
 
 class InsertAllWriter:
+    # insertAll reads a string in a JSON column as JSON text: JSON values are sent as text (as
+    # fluent-plugin-bigquery's stream path does); a load job takes the raw JSON value.
+    json_as_text = True
+
     def __init__(self, warehouse: BigQueryWarehouse, report: WriteReport, *,
                  identity_ignores: frozenset[str] = frozenset(), **_: Any) -> None:
         self.wh = warehouse
@@ -141,7 +145,7 @@ class InsertAllWriter:
         self._seen: dict[str, bytes] = {}  # insertId -> content digest, this run
 
     def encoder(self, table: Table) -> Encoder:
-        rewrite = _json_as_text(table.fields)
+        rewrite = _json_as_text(table.fields) if self.json_as_text else None
         id_field = table.insert_id_field
         ignores = self.identity_ignores | {ROUTING_KEY}
         seen = self._seen
@@ -166,9 +170,12 @@ class InsertAllWriter:
             row.pop(ROUTING_KEY, None)  # fluentd removes it before the insert
             if rewrite is not None:
                 rewrite(row)
-            return _Pending(row, key, ordinal, encoded_size(row) + len(key) + ROW_OVERHEAD)
+            return self.pending_row(row, key, ordinal)
 
         return encode
+
+    def pending_row(self, row: dict[str, Any], key: str, ordinal: int) -> Any:
+        return _Pending(row, key, ordinal, encoded_size(row) + len(key) + ROW_OVERHEAD)
 
     def write(self, table: Table, first: int, rows: list[Any]) -> None:
         name = table.name

@@ -143,15 +143,21 @@ def test_outputs_follow_the_registry(registry):
     outputs = sections(render(registry), "match")
     for t in registry.tables:
         o = outputs[f"bq.{t.name}"]
-        assert param(o, "@type") == "bigquery_insert" and param(o, "table") == t.name
+        batch = t.ingestion.mode == "batch"
+        assert param(o, "@type") == ("bigquery_load" if batch else "bigquery_insert") and param(o, "table") == t.name
         assert param(o, "schema_path") is None and param(o, "fetch_schema") is None  # no conversion
-        assert param(o, "insert_id_field") == (t.insert_id_field or "log_id")
         assert param(o, "time_partitioning_field") == (t.partitioning.field if t.partitioning else None)
         clustering = param(o, "clustering_fields")
         assert (json.loads(clustering) if clustering else []) == list(t.clustering)
-        assert param(o, "allow_retry_insert_errors") == "true"
         assert param(o, "auto_create_table") == "false"
-        assert "<buffer>" in o and param(o, "chunk_limit_records") == "500"
+        if batch:
+            assert param(o, "prevent_duplicate_load") == "true" and param(o, "max_bad_records") == "0"
+            assert param(o, "flush_interval") == f"{t.ingestion.flush_interval_s}s"
+            assert param(o, "insert_id_field") is None  # a load job takes none
+        else:
+            assert param(o, "insert_id_field") == (t.insert_id_field or "log_id")
+            assert param(o, "allow_retry_insert_errors") == "true"
+            assert "<buffer>" in o and param(o, "chunk_limit_records") == "500"
         assert param(o, "@type secondary_file") is None and "@type secondary_file" in o
         assert f"/failed/{t.name}" in o
 
@@ -197,9 +203,21 @@ def test_settings_are_read_from_the_environment_and_documented():
             assert f"`{s.default}`" in row.group(1) or (s.default == "" and "empty" in row.group(1))
 
 
-def test_a_table_asking_for_batch_ingestion_is_refused_not_streamed(make_registry, capsys):
-    doc = base_table("nightly")
+def test_a_batch_table_is_a_load_job_per_flush_of_its_interval(make_registry, capsys):
+    """Issue 17: a batch table renders into bigquery_load (it was refused before): file buffer
+    flushed every flush_interval, job ids from the chunk id, all-or-nothing jobs, <secondary>;
+    its JSON columns stay raw JSON values (a load job stores them as given)."""
+    doc = base_table("nightly", extra={"type": ["object", "null"], "description": "free-form"})
     doc["x-bigquery"]["ingestion"] = {"mode": "batch", "flush_interval": "1h"}
+    doc["x-bigquery"]["extra_field"] = "extra"
     root = make_registry({"nightly": [doc]}, with_real_tables=True)
-    assert main(["fluentd", "render", "--registry", str(root), "--output", "-"]) == 1
-    assert "nightly asks for batch ingestion" in capsys.readouterr().err
+    assert main(["fluentd", "render", "--registry", str(root), "--output", "-"]) == 0
+    o = sections(capsys.readouterr().out, "match")["bq.nightly"]
+    assert param(o, "@type") == "bigquery_load" and param(o, "source_format") == "json"
+    assert param(o, "flush_interval") == "3600s" and param(o, "@type file") is None and "@type file" in o
+    assert param(o, "prevent_duplicate_load") == "true" and param(o, "max_bad_records") == "0"
+    assert "@type secondary_file" in o and "/failed/nightly" in o
+    from shipper.render.fluentd_rules import render_rules
+
+    rules = render_rules(load_registry(root))
+    assert "'nightly' => [].freeze" in rules and "'app_log' => ['extra'].freeze" in rules
