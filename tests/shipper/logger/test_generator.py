@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import SCHEMAS, base_table
+from support import SCHEMAS, SHIPPED_TABLES, base_table
 
 import shipper
 from shipper import _fast
@@ -46,7 +46,7 @@ from shipper._logger import core_for
 from shipper.sinks import FileSink
 
 GOLDEN = Path(__file__).parent / "golden"
-TABLES = ("access_log", "app_log", "raw_log")
+TABLES = SHIPPED_TABLES
 
 
 def _generate_all(tmp_path: Path) -> dict[str, str]:

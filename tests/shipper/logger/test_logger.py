@@ -11,7 +11,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import SCHEMAS
+from support import SCHEMAS, SHIPPED_TABLES
 
 import shipper
 from shipper import _config
@@ -77,7 +77,7 @@ def test_a_call_below_the_level_takes_any_arguments(capture: Any) -> None:
     """The no-op has the table's column parameters (cheaper binding than **kwargs) but, like
     `def f(*a, **kw)`, takes any arguments: a call below the level never fails."""
     shipper.configure(level="CRITICAL")
-    for table in ("access_log", "app_log", "raw_log"):
+    for table in SHIPPED_TABLES:
         log = shipper.get_logger(table)
         log.info()
         log.info("e", 1, 2, 3, 4, path="/p", event="x", _positional=1, kw=2, unknown=object())

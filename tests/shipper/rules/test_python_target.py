@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import SHIPPED_TABLES
 
 from shipper import _codegen
 from shipper.rules import check_record, judge_for, rules_for
@@ -27,7 +28,7 @@ def _golden(name: str, text: str) -> None:
         f"SHIPPER_UPDATE_GOLDEN=1 pytest {__file__} to accept it")
 
 
-@pytest.mark.parametrize("table", ["access_log", "app_log", "raw_log"])
+@pytest.mark.parametrize("table", SHIPPED_TABLES)
 def test_generated_judge_matches_its_golden_file(registry: Any, table: str) -> None:
     rules = rules_for(registry.table(table))
     _golden(f"check_{table}.py", _codegen.join(check_lines(rules, env_for(rules))))

@@ -8,7 +8,7 @@ import pytest
 
 from shipper.cli import main
 from shipper.testing.fake_bigquery import FakeBigQueryAPI
-from support import SCHEMAS
+from support import SCHEMAS, SHIPPED_TABLES
 
 TARGET = "bigquery://test-project/logs"
 BASE = "/bigquery/v2/projects/test-project/datasets/logs/tables"
@@ -28,8 +28,8 @@ def _requests(fake):
 
 def test_first_apply_creates_every_table_with_its_options(fake, capsys):
     assert main(["tables", "apply", "--target", TARGET]) == 0
-    names = ["access_log", "app_log", "raw_log"]
-    assert _requests(fake) == [("GET", f"{BASE}/{n}") for n in names] + [("POST", BASE)] * 3
+    names = list(SHIPPED_TABLES)
+    assert _requests(fake) == [("GET", f"{BASE}/{n}") for n in names] + [("POST", BASE)] * len(names)
     created = {r.body["tableReference"]["tableId"]: r.body for r in fake.calls("POST")}
     access = created["access_log"]
     assert access["timePartitioning"] == {"type": "DAY", "field": "timestamp", "expirationMs": str(395 * 86_400_000)}

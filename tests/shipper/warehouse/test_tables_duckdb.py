@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+from support import SHIPPED_TABLES
 
 from shipper.cli import main
 
@@ -14,9 +15,10 @@ def test_apply_creates_then_is_idempotent(tmp_path, capsys):
     assert main(["tables", "apply", "--target", target]) == 0
     assert main(["tables", "apply", "--target", target]) == 0
     out = capsys.readouterr().out
-    assert sum(line.endswith("_log: no changes") for line in out.splitlines()) == 3 and out.strip().endswith("Applied: no changes.")
+    assert sum(line.endswith(": no changes") for line in out.splitlines()) == len(SHIPPED_TABLES)
+    assert out.strip().endswith("Applied: no changes.")
     con = duckdb.connect(f"{tmp_path}/w.duckdb")
-    assert sorted(r[0] for r in con.execute("SHOW TABLES").fetchall()) == ["access_log", "app_log", "raw_log"]
+    assert sorted(r[0] for r in con.execute("SHOW TABLES").fetchall()) == list(SHIPPED_TABLES)
 
 
 def test_nested_add_and_refusal(tmp_path, make_registry, capsys):
