@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 import sys
 from pathlib import Path
@@ -96,3 +98,25 @@ def vector_schemas(into: Path) -> Path:
     for table in (VECTORS / "tables").iterdir():
         shutil.copytree(table, root / table.name)
     return root
+
+
+BIGQUERY_URL = "bigquery://test-project/logs"
+
+
+@contextmanager
+def bigquery_with_tables() -> Iterator[tuple[Any, Any]]:
+    """(fake, warehouse): the BigQuery stand-in with dataset `logs` holding the shipped
+    registry's tables, made through a warehouse on BIGQUERY_URL (the real client), which is
+    closed at the end."""
+    from shipper.registry import load_registry
+    from shipper.testing.fake_bigquery import FakeBigQueryAPI
+    from shipper.warehouse import ensure_tables, open_warehouse
+
+    with FakeBigQueryAPI() as fake:
+        fake.add_dataset("logs")
+        wh = open_warehouse(BIGQUERY_URL, client=fake.client())
+        try:
+            ensure_tables(wh, load_registry(full_check=False))
+            yield fake, wh
+        finally:
+            wh.close()

@@ -42,6 +42,13 @@ TIMESTAMP_FORMAT = "timestamp_format"
 DATE_FORMAT = "date_format"
 JSON_VALUE = "json_value"      # a JSON column: any JSON value BigQuery stores
 
+# How every target's messages name what a check wanted: "expected an integer", "... is not a
+# timestamp BigQuery parses (...)", so that two judges give a value the same reason.
+KIND_WANTED = {STRING: "a string", INT64: "an integer", FLOAT64: "a number", BOOL: "a boolean",
+               RECORD: "an object"}
+TIMESTAMP_WANTED = "a timestamp BigQuery parses (YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"
+DATE_WANTED = "a YYYY-MM-DD date"
+
 # Which Violation rule a failing check reports (INTEGRAL is a kind of wrong type).
 VIOLATION_RULE = {INTEGRAL: "type"}
 

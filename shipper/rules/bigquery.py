@@ -54,7 +54,7 @@ from ._model import (
     ColumnRule,
     TableRules,
 )
-from .values import json_problem, utf8_ok
+from .values import json_problem, real_instant, utf8_ok
 
 # A check's BigQuery meaning: (value, path, load) -> (error or None, the value as stored).
 Translation = Callable[[Check, Any, str, bool], tuple[str | None, Any]]
@@ -144,20 +144,9 @@ def _timestamp(check: Check, v: Any, path: str, load: bool) -> tuple[str | None,
 
 
 def _real_instant(m: re.Match[str]) -> bool:
-    y, mo, d = int(m[1]), int(m[2]), int(m[3])
-    h, mi, s = int(m[4] or 0), int(m[5] or 0), int(m[6] or 0)
-    if y < 1 or h > 23 or mi > 59 or s > 59:
-        return False
-    try:
-        date(y, mo, d)
-    except ValueError:
-        return False
-    zone = (m[8] or "").strip()
-    if zone and zone not in ("Z", "z", "UTC"):
-        digits = zone[1:].replace(":", "")
-        if int(digits[:2]) > 23 or (len(digits) > 2 and int(digits[2:]) > 59):
-            return False
-    return True
+    """A `_TS` match whose parts name a real instant (the time of day may be left out)."""
+    return real_instant(int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0), int(m[6] or 0),
+                        (m[8] or "").strip())
 
 
 def _date(check: Check, v: Any, path: str, load: bool) -> tuple[str | None, Any]:

@@ -23,6 +23,7 @@ from .._errors import Violation
 from ._model import (
     BOOL,
     DATE_FORMAT,
+    DATE_WANTED,
     ENUM,
     FLOAT64,
     INT64,
@@ -30,6 +31,7 @@ from ._model import (
     INTEGRAL,
     INVALID_UTF8,
     JSON_VALUE,
+    KIND_WANTED,
     MAX_LENGTH,
     MAXIMUM,
     MINIMUM,
@@ -37,6 +39,7 @@ from ._model import (
     RECORD,
     STRING,
     TIMESTAMP_FORMAT,
+    TIMESTAMP_WANTED,
     TYPE,
     Check,
     ColumnRule,
@@ -61,8 +64,6 @@ _TYPE_FAILS = {
     BOOL: "type({v}) is not bool",
     RECORD: "type({v}) is not dict",
 }
-_TYPE_WANTED = {STRING: "a string", INT64: "an integer", FLOAT64: "a number", BOOL: "a boolean",
-                RECORD: "an object"}
 
 
 def enum_name(column: str) -> str:
@@ -154,7 +155,7 @@ def _message(check: Check, v: str, path: _Path) -> tuple[str, str]:
     p = path.text
     n = check.name
     if n == TYPE:
-        return "type", f'f"{p}: expected {_TYPE_WANTED[check.arg]}, got {{type({v}).__name__}}"'
+        return "type", f'f"{p}: expected {KIND_WANTED[check.arg]}, got {{type({v}).__name__}}"'
     if n == INTEGRAL:
         return "type", f'f"{p}: expected an integer, got {{SHOW({v})}}"'
     if n == NOT_FINITE:
@@ -173,9 +174,9 @@ def _message(check: Check, v: str, path: _Path) -> tuple[str, str]:
         return n, f'f"{p}: {{SHOW({v})}} is above the maximum {check.arg}"'
     if n == TIMESTAMP_FORMAT:
         return n, (f'f"{p}: {{({v}[:40] if isinstance({v}, str) else type({v}).__name__)!r}} '
-                   f'is not a timestamp BigQuery parses (YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"')
+                   f'is not {TIMESTAMP_WANTED}"')
     if n == DATE_FORMAT:
-        return n, f'f"{p}: not a YYYY-MM-DD date"'
+        return n, f'f"{p}: not {DATE_WANTED}"'
     raise ValueError(f"no message for check {n!r}")
 
 

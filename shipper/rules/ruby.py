@@ -17,6 +17,7 @@ from .._constants import INT64_MAX, INT64_MIN
 from ._model import (
     BOOL,
     DATE_FORMAT,
+    DATE_WANTED,
     ENUM,
     FLOAT64,
     INT64,
@@ -25,6 +26,7 @@ from ._model import (
     INVALID_UTF8,
     JSON,
     JSON_VALUE,
+    KIND_WANTED,
     MAX_LENGTH,
     MAXIMUM,
     MINIMUM,
@@ -32,6 +34,7 @@ from ._model import (
     RECORD,
     STRING,
     TIMESTAMP_FORMAT,
+    TIMESTAMP_WANTED,
     TYPE,
     Check,
     ColumnRule,
@@ -121,8 +124,6 @@ _TYPE_FAILS = {
     BOOL: "!({v} == true || {v} == false)",
     RECORD: "!(Hash === {v})",
 }
-_TYPE_WANTED = {STRING: "a string", INT64: "an integer", FLOAT64: "a number", BOOL: "a boolean",
-                RECORD: "an object"}
 
 
 def ruby_str(s: str) -> str:
@@ -194,7 +195,7 @@ def message(check: Check, v: str) -> str:
     """The reason a failing check gives, as the body of a Ruby double-quoted string."""
     n = check.name
     if n == TYPE:
-        return f"expected {_TYPE_WANTED[check.arg]}, got #{{kind({v})}}"
+        return f"expected {KIND_WANTED[check.arg]}, got #{{kind({v})}}"
     if n == INTEGRAL:
         return f"expected an integer, got #{{{v}}}"
     if n == NOT_FINITE:
@@ -212,9 +213,9 @@ def message(check: Check, v: str) -> str:
     if n == MAXIMUM:
         return f"#{{{v}}} is above the maximum {check.arg}"
     if n == TIMESTAMP_FORMAT:
-        return "not a timestamp BigQuery parses (YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])"
+        return f"not {TIMESTAMP_WANTED}"
     if n == DATE_FORMAT:
-        return "not a YYYY-MM-DD date"
+        return f"not {DATE_WANTED}"
     raise ValueError(f"no message for check {n!r}")
 
 

@@ -30,17 +30,23 @@ def valid_timestamp(v: str) -> bool:
     m = TIMESTAMP_RE.match(v)
     if m is None:
         return False
-    y, mo, d, h, mi, s = (int(x) for x in m.group(1, 2, 3, 4, 5, 6))
+    return real_instant(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), m[8])
+
+
+def real_instant(y: int, mo: int, d: int, h: int, mi: int, s: int, zone: str | None) -> bool:
+    """The parts of a timestamp name a real instant: the day exists in its month, the clock is
+    within 00:00:00-23:59:59 and a zone offset (+-HH, +-HHMM, +-HH:MM; or Z, z, UTC) within
+    23:59. What valid_timestamp demands and the BigQuery target (`bigquery.py`) too, whose
+    pattern takes more spellings of the same parts."""
     if y < 1 or h > 23 or mi > 59 or s > 59:
         return False
     try:
         date(y, mo, d)
     except ValueError:
         return False
-    zone = m.group(8)
-    if zone and zone not in ("Z", "z"):
-        hh, mm = int(zone[1:3]), int(zone[-2:])
-        if hh > 23 or mm > 59:
+    if zone and zone not in ("Z", "z", "UTC"):
+        digits = zone[1:].replace(":", "")
+        if int(digits[:2]) > 23 or (len(digits) > 2 and int(digits[2:]) > 59):
             return False
     return True
 

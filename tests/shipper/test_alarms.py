@@ -185,29 +185,42 @@ def test_alarm_metrics_are_published_by_the_handler():
 
 
 def _tf_alarms() -> dict[str, dict[str, str]]:
+    """alarms.tf's entries of data, {kind: {attribute: value}}: the entries of the locals
+    per_output_alarms and global_alarms, an entry written `merge(local.x, {...})` with local.x's
+    attributes under its own, and "group" saying which of the two it is in."""
     text = (TF / "alarms.tf").read_text()
+
+    def attrs(body: str) -> dict[str, str]:
+        return {k: v.strip('"') for k, v in re.findall(r'^\s*(\w+)\s*=\s*(.+?)\s*$', body, re.MULTILINE)}
+
     out = {}
-    for m in re.finditer(r'resource "aws_cloudwatch_metric_alarm" "(\w+)" \{(.*?)\n\}', text, re.DOTALL):
-        body = m.group(2)
-        attrs = dict(re.findall(r'^\s*(\w+)\s*=\s*(.+?)\s*$', body, re.MULTILINE))
-        out[m.group(1)] = {k: v.strip('"') for k, v in attrs.items()}
+    for group in ("per_output_alarms", "global_alarms"):
+        block = re.search(rf"^  {group} = \{{\n(.*?)^  \}}$", text, re.DOTALL | re.MULTILINE).group(1)
+        for m in re.finditer(r"^    ([\w-]+) = (?:merge\(local\.(\w+), )?\{\n(.*?)^    \}", block, re.DOTALL | re.MULTILINE):
+            base = {}
+            if m.group(2):
+                base = attrs(re.search(rf"^  {m.group(2)} = \{{\n(.*?)^  \}}$", text, re.DOTALL | re.MULTILINE).group(1))
+            out[m.group(1)] = base | attrs(m.group(3)) | {"group": group}
     return out
 
 
 def test_terraform_alarms_match_shipper_alarms():
     tf = _tf_alarms()
-    assert set(tf) == {k.replace("-", "_") for k in PER_OUTPUT + GLOBAL}
+    assert set(tf) == set(PER_OUTPUT + GLOBAL)
     specs = {s.name.removeprefix("fluentd-").removeprefix("out_bq_app-"): s
              for s in desired_alarms(AlarmSettings(plugin_ids=("out_bq_app",)))}
     names = _catalog().all_metric_names()
     for key, attrs in tf.items():
-        spec = specs[key.replace("_", "-")]
+        spec = specs[key]
         assert attrs["metric_name"] == spec.metric_name and attrs["metric_name"] in names
         assert attrs["statistic"] == spec.statistic
-        assert attrs["comparison_operator"] == spec.comparison
+        assert attrs["comparison"] == spec.comparison
         assert attrs["treat_missing_data"] == spec.treat_missing_data
-        assert attrs["alarm_name"].endswith(key.replace("_", "-") + '"') or \
-            attrs["alarm_name"].endswith(key.replace("_", "-"))
+        assert attrs["group"] == ("per_output_alarms" if spec.dimensions else "global_alarms"), key
+    # the name: the prefix, then the entry's key ("<plugin id>-<kind>" for the per-output kinds)
+    text = (TF / "alarms.tf").read_text()
+    assert '"${pair[0]}-${pair[1]}" => merge(local.per_output_alarms[pair[1]]' in text
+    assert re.search(r'alarm_name\s*=\s*"\$\{var\.alarm_prefix\}-\$\{each\.key\}"', text)
     variables = (TF / "variables_metrics.tf").read_text()
     for var, value in (("queued_bytes_threshold", 64 * 1024 * 1024), ("space_ratio_threshold", 20),
                        ("retry_alarm_periods", 3), ("missing_status_periods", 5), ("alarm_period", 60)):

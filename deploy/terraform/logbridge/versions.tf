@@ -1,6 +1,6 @@
 # Terraform and provider pins shared by every file of the logbridge module.
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.7.0" # removed blocks (alarms.tf)
 
   required_providers {
     aws = {

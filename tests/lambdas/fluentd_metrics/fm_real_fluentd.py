@@ -40,6 +40,17 @@ SCHEMA = [{"name": name, "type": kind, "mode": "NULLABLE"} for name, kind in (
     ("container_id", "STRING"), ("container_name", "STRING"), ("source", "STRING"), ("log", "STRING"),
     ("message", "STRING"), ("n", "INTEGER"))]
 
+PROJECT, DATASET, TABLE = "test-project", "logs", "app_log"
+
+# How both BigQuery outputs reach the table capture() makes in the stand-in.
+BIGQUERY_TABLE = f"""\
+  auth_method json_key
+  json_key {{root}}/key.json
+  project {PROJECT}
+  dataset {DATASET}
+  table {TABLE}
+  fetch_schema true"""
+
 CONFIG = """\
 <system>
   log_level info
@@ -75,12 +86,7 @@ CONFIG = """\
 <match app.insert_errors>
   @type bigquery_insert
   @id out_bq_insert_errors
-  auth_method json_key
-  json_key {root}/key.json
-  project test-project
-  dataset logs
-  table app_log
-  fetch_schema true
+{bigquery_table}
   <buffer>
     flush_mode interval
     flush_interval 1s
@@ -90,12 +96,7 @@ CONFIG = """\
 <match app.secondary>
   @type bigquery_insert
   @id out_bq_secondary
-  auth_method json_key
-  json_key {root}/key.json
-  project test-project
-  dataset logs
-  table app_log
-  fetch_schema true
+{bigquery_table}
   allow_retry_insert_errors true
   <buffer>
     flush_mode interval
@@ -154,9 +155,9 @@ def _key_file(path: Path) -> None:
     FLUENTD_BIGQUERY_AUTH=none it is never used to sign anything."""
     pem = subprocess.run(["openssl", "genrsa", "2048"], capture_output=True, text=True, check=True,
                          timeout=60).stdout
-    path.write_text(json.dumps({"type": "service_account", "project_id": "test-project",
+    path.write_text(json.dumps({"type": "service_account", "project_id": PROJECT,
                                 "private_key_id": "test", "private_key": pem,
-                                "client_email": "fluentd@test-project.iam.gserviceaccount.com",
+                                "client_email": f"fluentd@{PROJECT}.iam.gserviceaccount.com",
                                 "client_id": "1", "token_uri": "http://127.0.0.1:9/token"}))
 
 
@@ -202,13 +203,14 @@ def capture(fluentd: str, endpoint_rb: str, root: Path, seconds: float = 14.0) -
     _key_file(root / "key.json")
     forward_port, monitor_port = free_port(), free_port()
     conf = root / "fluent.conf"
-    conf.write_text(CONFIG.format(root=root, forward_port=forward_port, monitor_port=monitor_port))
+    conf.write_text(CONFIG.format(root=root, forward_port=forward_port, monitor_port=monitor_port,
+                                  bigquery_table=BIGQUERY_TABLE.format(root=root)))
     with FakeBigQueryAPI() as fake:
         client = fake.client()
-        client.create_dataset("logs")
+        client.create_dataset(DATASET)
         from google.cloud import bigquery
 
-        client.create_table(bigquery.Table("test-project.logs.app_log",
+        client.create_table(bigquery.Table(f"{PROJECT}.{DATASET}.{TABLE}",
                                            schema=[bigquery.SchemaField(f["name"], f["type"], mode=f["mode"])
                                                    for f in SCHEMA]))
         env = {**os.environ, "FLUENTD_BIGQUERY_URL": fake.endpoint, "FLUENTD_BIGQUERY_AUTH": "none"}

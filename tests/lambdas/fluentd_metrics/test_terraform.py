@@ -57,8 +57,8 @@ def tf(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def plan(tmp_path_factory, moto_url):
-    """The module copied with the Lambda sources and built zips, planned against moto."""
+def module_dir(tmp_path_factory, moto_url) -> Path:
+    """The module copied with the Lambda sources and built zips, pointed at moto, initialized."""
     import boto3
 
     root = tmp_path_factory.mktemp("tf")
@@ -78,11 +78,17 @@ def plan(tmp_path_factory, moto_url):
         "ecs_cluster_names": ["prod"], "ecs_asg_names": ["ecs-asg"]}))
     init = tf(module, "init", "-backend=false", "-input=false", "-no-color", f"-plugin-dir={PLUGIN_DIR}")
     assert init.returncode == 0, init.stdout + init.stderr
-    validate = tf(module, "validate", "-no-color")
+    return module
+
+
+@pytest.fixture(scope="module")
+def plan(module_dir):
+    """The module planned against moto."""
+    validate = tf(module_dir, "validate", "-no-color")
     assert validate.returncode == 0, validate.stdout + validate.stderr
-    p = tf(module, "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json", "-out=plan.bin")
+    p = tf(module_dir, "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json", "-out=plan.bin")
     assert p.returncode == 0, p.stdout + p.stderr
-    shown = tf(module, "show", "-json", "plan.bin")
+    shown = tf(module_dir, "show", "-json", "plan.bin")
     assert shown.returncode == 0, shown.stderr
     return json.loads(shown.stdout)
 
@@ -161,3 +167,103 @@ def test_the_subscription_filter_uses_the_pattern_file(plan):
     sub = resources(plan)["aws_cloudwatch_log_subscription_filter.fluentd_metrics"]
     text = (REPO / "lambdas" / "fluentd_metrics" / "subscription_filter_pattern.txt").read_text().strip()
     assert sub["filter_pattern"] == text and sub["log_group_name"] == "/ecs/fluentd-tf"
+
+
+# -- upgrading a deployment made before the alarms were data ---------------------------------------
+
+UPGRADE_PREFIX = "tf-upgrade"
+
+
+def _kind(spec, prefix: str) -> str:
+    """"retries-rising" for "<prefix>-<plugin id>-retries-rising", "status-missing" for "<prefix>-status-missing"."""
+    rest = spec.name.removeprefix(f"{prefix}-")
+    return rest.removeprefix(f"{dict(spec.dimensions)['PluginId']}-") if spec.dimensions else rest
+
+
+def _alarms_before_data(specs, prefix: str) -> str:
+    """alarms.tf as it was before its alarms became entries of data: one resource per kind of
+    alarm, named after the kind, for_each over the watched outputs for the per-output kinds.
+    Values are literals from shipper alarms (the two agree, test above)."""
+    kinds: dict[str, list] = {}
+    blocks = ["locals {\n  alarm_actions = var.alarm_actions\n}\n"]  # metrics_lambda.tf uses it
+    for spec in specs:
+        kinds.setdefault(_kind(spec, prefix), []).append(spec)
+    for kind, group in kinds.items():
+        first = group[0]
+        assert not any("${" in s.description or "%{" in s.description for s in group)  # no HCL templates
+        common = [f"namespace = {json.dumps(first.namespace)}", f"metric_name = {json.dumps(first.metric_name)}",
+                  f"statistic = {json.dumps(first.statistic)}", f"period = {first.period}",
+                  f"evaluation_periods = {first.evaluation_periods}", f"datapoints_to_alarm = {first.datapoints_to_alarm}",
+                  f"threshold = {first.threshold}", f"comparison_operator = {json.dumps(first.comparison)}",
+                  f"treat_missing_data = {json.dumps(first.treat_missing_data)}",
+                  f"alarm_actions = {json.dumps(list(first.actions))}", f"ok_actions = {json.dumps(list(first.actions))}"]
+        if first.dimensions:
+            each = {dict(s.dimensions)["PluginId"]: {"name": s.name, "description": s.description} for s in group}
+            head = [f"for_each = {json.dumps(each)}", "alarm_name = each.value.name",
+                    "alarm_description = each.value.description", "dimensions = { PluginId = each.key }"]
+        else:
+            head = [f"alarm_name = {json.dumps(first.name)}", f"alarm_description = {json.dumps(first.description)}"]
+        body = "\n".join(f"  {line}" for line in head + common)
+        blocks.append(f'resource "aws_cloudwatch_metric_alarm" "{kind.replace("-", "_")}" {{\n{body}\n}}\n')
+    return "\n".join(blocks)
+
+
+def test_an_existing_deployment_keeps_every_alarm(module_dir, tmp_path, moto_url):
+    """A deployment made with one resource per kind of alarm, upgraded: no alarm is deleted. The
+    alarms without PluginId move to their entries; the per-output ones (whose instance keys no
+    moved block can name) are forgotten and put again under the same name, which CloudWatch's
+    PutMetricAlarm does in place."""
+    import boto3
+
+    root = tmp_path / "tf"
+    shutil.copytree(module_dir.parents[2], root, symlinks=True,
+                    ignore=shutil.ignore_patterns(".terraform", "*.bin", "terraform.tfstate*"))
+    module = root / "deploy" / "terraform" / "logbridge"
+    tfvars = json.loads((module / "test.tfvars.json").read_text()) | {"alarm_prefix": UPGRADE_PREFIX}
+    (module / "test.tfvars.json").write_text(json.dumps(tfvars))
+    specs = desired_alarms(AlarmSettings(plugin_ids=tuple(WATCHED), prefix=UPGRADE_PREFIX,
+                                         actions=tuple(tfvars["alarm_actions"])))
+    per_output = {s.name for s in specs if s.dimensions}
+    kinds = {_kind(s, UPGRADE_PREFIX).replace("-", "_") for s in specs}
+    current = {name: (module / name).read_text() for name in ("alarms.tf", "outputs_metrics.tf")}
+    (module / "alarms.tf").write_text(_alarms_before_data(specs, UPGRADE_PREFIX))
+    (module / "outputs_metrics.tf").unlink()  # it names the new resource
+    init = tf(module, "init", "-backend=false", "-input=false", "-no-color", f"-plugin-dir={PLUGIN_DIR}")
+    assert init.returncode == 0, init.stdout + init.stderr
+    old_targets = [f"-target=aws_cloudwatch_metric_alarm.{k}" for k in sorted(kinds)]
+    before = tf(module, "apply", "-auto-approve", "-input=false", "-no-color", "-var-file=test.tfvars.json", *old_targets)
+    assert before.returncode == 0, before.stdout + before.stderr
+
+    cw = boto3.client("cloudwatch", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+
+    def live() -> set[str]:
+        return {a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=f"{UPGRADE_PREFIX}-")["MetricAlarms"]}
+
+    assert live() == {s.name for s in specs}
+
+    for name, text in current.items():
+        (module / name).write_text(text)
+    # only the alarms (the rest of the module is not deployed here): the old and the new addresses
+    targets = [*old_targets, "-target=aws_cloudwatch_metric_alarm.fluentd"]
+    p = tf(module, "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json", "-out=upgrade.bin", *targets)
+    assert p.returncode == 0, p.stdout + p.stderr
+    shown = tf(module, "show", "-json", "upgrade.bin")
+    assert shown.returncode == 0, shown.stderr
+    changes = json.loads(shown.stdout)["resource_changes"]
+    assert not [c["address"] for c in changes if "delete" in c["change"]["actions"]]
+    moved = {c["previous_address"]: c["address"] for c in changes if c.get("previous_address")}
+    assert moved == {f"aws_cloudwatch_metric_alarm.{_kind(s, UPGRADE_PREFIX).replace('-', '_')}":
+                     f'aws_cloudwatch_metric_alarm.fluentd["{_kind(s, UPGRADE_PREFIX)}"]' for s in specs if not s.dimensions}
+    assert all(c["change"]["actions"] == ["no-op"] for c in changes if c.get("previous_address"))
+    forgotten = {c["change"]["before"]["alarm_name"] for c in changes if c["change"]["actions"] == ["forget"]}
+    created = {c["change"]["after"]["alarm_name"] for c in changes if c["change"]["actions"] == ["create"]}
+    assert forgotten == created == per_output
+
+    after = tf(module, "apply", "-auto-approve", "-input=false", "-no-color", "upgrade.bin")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "0 destroyed" in after.stdout
+    assert live() == {s.name for s in specs}
+    again = tf(module, "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json", "-detailed-exitcode",
+               *targets)
+    assert again.returncode == 0, again.stdout + again.stderr  # 0: no changes left

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+from support import bigquery_with_tables
 
 
 def access(i: int, **over: Any) -> dict[str, Any]:
@@ -32,6 +33,17 @@ def lb():
     from types import SimpleNamespace
 
     return SimpleNamespace(access=access, app=app, jsonl=jsonl, rows=rows, rejects=rejects)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """The BigQuery stand-in with the registry's tables, no request counted yet, and
+    SHIPPER_BIGQUERY_ENDPOINT pointing at it (so that `load(..., BIGQUERY_URL)` reaches it)."""
+    with bigquery_with_tables() as (fake, target):
+        target.close()
+        fake.requests.clear()
+        monkeypatch.setenv("SHIPPER_BIGQUERY_ENDPOINT", fake.endpoint)
+        yield fake
 
 
 @pytest.fixture

@@ -7,12 +7,9 @@ import io
 import os
 
 import orjson
-import pytest
+from support import bigquery_with_tables
 
 from shipper.load import load
-from shipper.registry import load_registry
-from shipper.testing.fake_bigquery import FakeBigQueryAPI
-from shipper.warehouse import ensure_tables, open_warehouse
 
 
 def test_path_spelling_does_not_change_identity(tmp_path, warehouse, lb, monkeypatch):
@@ -85,10 +82,7 @@ def test_same_record_via_driver_and_stdout_is_not_a_conflict(tmp_path, warehouse
 
 
 def test_bigquery_refuses_a_log_id_seen_with_other_content_in_the_run(tmp_path, lb):
-    with FakeBigQueryAPI() as fake:
-        fake.add_dataset("logs")
-        wh = open_warehouse("bigquery://test-project/logs", client=fake.client())
-        ensure_tables(wh, load_registry(full_check=False))
+    with bigquery_with_tables() as (fake, wh):
         src = tmp_path / "b.log"
         src.write_bytes(lb.jsonl([lb.access(3), lb.access(3), lb.access(3, status_code=404)]))
         s = load([str(src)], wh, rejects=tmp_path / "r.jsonl")

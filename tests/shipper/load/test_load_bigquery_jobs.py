@@ -7,26 +7,12 @@ mapped back to their input lines in the reject file, the size threshold, a missi
 from __future__ import annotations
 
 import pytest
+from support import BIGQUERY_URL
 
 from shipper.cli import main
 from shipper.load import LoadAborted, load
-from shipper.registry import load_registry
-from shipper.testing.fake_bigquery import FakeBigQueryAPI
-from shipper.warehouse import ensure_tables, open_warehouse
 
-URL = "bigquery://test-project/logs"
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    with FakeBigQueryAPI() as fake:
-        fake.add_dataset("logs")
-        target = open_warehouse(URL, client=fake.client())
-        ensure_tables(target, load_registry(full_check=False))
-        target.close()
-        fake.requests.clear()
-        monkeypatch.setenv("SHIPPER_BIGQUERY_ENDPOINT", fake.endpoint)
-        yield fake
+URL = BIGQUERY_URL  # the `fake` fixture (conftest.py) answers for it
 
 
 def load_jobs(fake):

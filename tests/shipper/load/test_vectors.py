@@ -14,11 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import bigquery_with_tables
 
 from shipper.load import load
-from shipper.registry import load_registry
-from shipper.testing.fake_bigquery import FakeBigQueryAPI
-from shipper.warehouse import ensure_tables, open_warehouse
 
 VECTORS = [json.loads(line) for line in (Path(__file__).parent / "load_vectors.jsonl").read_text().splitlines()
            if line.strip()]
@@ -54,10 +52,7 @@ def duckdb_outcome(source, tmp_path_factory):
 @pytest.fixture(scope="module")
 def bigquery_outcome(source, tmp_path_factory):
     d = tmp_path_factory.mktemp("vbq")
-    with FakeBigQueryAPI() as fake:
-        fake.add_dataset("logs")
-        wh = open_warehouse("bigquery://test-project/logs", client=fake.client())
-        ensure_tables(wh, load_registry(full_check=False))
+    with bigquery_with_tables() as (fake, wh):
         s = load([str(source)], wh, rejects=d / "r.jsonl")
         rows = {t: fake.rows("logs", t) for t in ("app_log", "access_log", "raw_log")}
     return _outcome(s, d / "r.jsonl"), rows

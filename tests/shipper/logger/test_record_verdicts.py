@@ -130,6 +130,18 @@ def _call_as_an_app(vector: Any) -> tuple[str | None, dict[str, Any]]:
     return event, fields
 
 
+def _logged_as_an_app(vector: Any, registry: Any) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """(written, event, fields): the vector's record logged as an app calls the logger (no
+    redaction, every level), and the one record the logger wrote."""
+    sink = _Memory()
+    shipper.configure(sink=sink, registry=registry, redact_keys=[], level="DEBUG")
+    event, fields = _call_as_an_app(vector)
+    log = shipper.get_logger(vector.table)
+    log.info(event, **fields) if event is not None else log.info(**fields)
+    assert len(sink.records) == 1, sink.records
+    return sink.records[0], event, fields
+
+
 APP_REFUSED = [v for v in VECTORS if v.verdict == "refused"
                and any(f.split(".")[0].split("[")[0] not in LOGGER_OWNED for f, _ in v.violations)]
 FITS = [v for v in VECTORS if v.verdict == "fits"]
@@ -138,25 +150,15 @@ FITS = [v for v in VECTORS if v.verdict == "fits"]
 @pytest.mark.parametrize("vector", APP_REFUSED, ids=[v.id for v in APP_REFUSED])
 def test_the_fast_path_never_writes_a_refused_record(vector: Any, vector_registry: Any,
                                                      clean: None, slow_calls: list[str]) -> None:
-    sink = _Memory()
-    shipper.configure(sink=sink, registry=vector_registry, redact_keys=[], level="DEBUG")
-    event, fields = _call_as_an_app(vector)
-    shipper.get_logger(vector.table).info(event, **fields) if event is not None else \
-        shipper.get_logger(vector.table).info(**fields)
+    written, _, _ = _logged_as_an_app(vector, vector_registry)
     assert slow_calls == [vector.table], "the fast path wrote a record that does not fit"
-    (written,) = sink.records
     assert check_record(vector_registry.table(written[ROUTING_KEY]), written) == []
 
 
 @pytest.mark.parametrize("vector", FITS, ids=[v.id for v in FITS])
 def test_the_logger_writes_a_fitting_record_as_given(vector: Any, vector_registry: Any,
                                                      clean: None, slow_calls: list[str]) -> None:
-    sink = _Memory()
-    shipper.configure(sink=sink, registry=vector_registry, redact_keys=[], level="DEBUG")
-    event, fields = _call_as_an_app(vector)
-    log = shipper.get_logger(vector.table)
-    log.info(event, **fields) if event is not None else log.info(**fields)
-    (written,) = sink.records
+    written, event, fields = _logged_as_an_app(vector, vector_registry)
     table = vector_registry.table(vector.table)
     assert written[ROUTING_KEY] == vector.table
     given = {**fields, **({"message": event} if event is not None else {})}

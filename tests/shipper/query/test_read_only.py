@@ -11,13 +11,11 @@ import json
 
 import orjson
 import pytest
+from support import BIGQUERY_URL, bigquery_with_tables
 
 from shipper.cli import main
 from shipper.load import load
 from shipper.query import QueryError, QueryOptions, run_query
-from shipper.registry import load_registry
-from shipper.testing.fake_bigquery import FakeBigQueryAPI
-from shipper.warehouse import ensure_tables, open_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +59,12 @@ def test_duckdb_dml_is_refused_unless_allowed(duck, capsys):
         run_query("COPY app_log TO '/tmp/x.csv'", duck, options=QueryOptions(allow_write=True))
 
 
-URL = "bigquery://test-project/logs"
+URL = BIGQUERY_URL
 
 
 @pytest.fixture
 def bq(monkeypatch):
-    with FakeBigQueryAPI() as fake:
-        fake.add_dataset("logs")
-        wh = open_warehouse(URL, client=fake.client())
-        ensure_tables(wh, load_registry(full_check=False))
+    with bigquery_with_tables() as (fake, wh):
         wh.client.insert_rows_json("test-project.logs.app_log", [
             {"timestamp": "2026-11-28T10:00:00Z", "severity": "INFO", "message": "hello",
              "extra": json.dumps({"user": "u1"})}])
