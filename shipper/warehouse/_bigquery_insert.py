@@ -177,14 +177,21 @@ class InsertAllWriter:
     def pending_row(self, row: dict[str, Any], key: str, ordinal: int) -> Any:
         return _Pending(row, key, ordinal, encoded_size(row) + len(key) + ROW_OVERHEAD)
 
+    def settled(self, name: str, p: Any) -> bool:
+        """True when `p` needs no sending: a row already loaded (counted) or one refused before
+        it could be sent (reported with its reason). Both writers settle rows this way."""
+        if p is _DUPLICATE:
+            self.report.loaded(name, 0, 1)
+            return True
+        if type(p) is _Refusal:
+            self.report.refused(p.ordinal, name, p.kind, p.reason, p.row)
+            return True
+        return False
+
     def write(self, table: Table, first: int, rows: list[Any]) -> None:
         name = table.name
         for p in rows:
-            if p is _DUPLICATE:
-                self.report.loaded(name, 0, 1)
-                continue
-            if type(p) is _Refusal:
-                self.report.refused(p.ordinal, name, p.kind, p.reason, p.row)
+            if self.settled(name, p):
                 continue
             if p.size > REQUEST_BUDGET:
                 self.report.refused(p.ordinal, name, "row over the 10 MB insert limit",

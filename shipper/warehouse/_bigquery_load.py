@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
-from ._bigquery_insert import _DUPLICATE, InsertAllWriter, _Refusal
+from ._bigquery_insert import InsertAllWriter, _Refusal
 from ._duckdb_load import REFUSED_KIND
 from ._errors import LoadAborted
 from ._protocol import WriteReport
@@ -94,11 +94,7 @@ class LoadJobWriter(InsertAllWriter):
         name = table.name
         self._tables[name] = table
         for p in rows:
-            if p is _DUPLICATE:
-                self.report.loaded(name, 0, 1)
-                continue
-            if type(p) is _Refusal:
-                self.report.refused(p.ordinal, name, p.kind, p.reason, p.row)
+            if self.settled(name, p):
                 continue
             spool = self._spools.get(name)
             if spool is None:
