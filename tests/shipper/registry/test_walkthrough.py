@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import REPO, SHIPPED_TABLES
+from support import REPO
 
 from shipper.testing.fake_bigquery import FakeBigQueryAPI
 
@@ -52,13 +52,14 @@ def shipper(project: Path, *args: str, env: dict[str, str] | None = None, ok: bo
 
 def test_add_a_table_then_change_it(project: Path, tmp_path: Path) -> None:
     schema = doc_schema()
+    tables_before = [d for d in (project / "schemas").iterdir() if d.is_dir() and not d.name.startswith("_")]
     table_dir = project / "schemas" / "payment_log"
     table_dir.mkdir()
     (table_dir / "payment_log.1.schema.json").write_text(json.dumps(schema, indent=2))
 
     # 2-3: check, generate; the generated files then stand checked
     out = shipper(project, "schemas", "check")
-    assert f"ok: {len(SHIPPED_TABLES) + 1} tables" in out.stdout and f"registry {project / 'schemas'}" in out.stderr
+    assert f"ok: {len(tables_before) + 1} tables" in out.stdout and f"registry {project / 'schemas'}" in out.stderr
     assert shipper(project, "schemas", "generate", "--check", ok=False).returncode == 1
     shipper(project, "schemas", "generate")
     shipper(project, "schemas", "generate", "--check")
