@@ -37,7 +37,10 @@ def project(tmp_path: Path) -> Path:
     for part in ("schemas", "fluentd", "docs"):
         shutil.copytree(REPO / part, root / part)
     # the walk-through adds payment_log: a registry that already has it starts without it
-    shutil.rmtree(root / "schemas" / "payment_log", ignore_errors=True)
+    if (root / "schemas" / "payment_log").exists():
+        shutil.rmtree(root / "schemas" / "payment_log")
+        (root / "fluentd" / "schemas" / "payment_log.json").unlink(missing_ok=True)
+        shipper(root, "schemas", "generate")
     return root
 
 
