@@ -51,7 +51,7 @@ REFERENCE = "structlog_bound"
 # (case, sink)
 CASES = [("shipper", "devnull"), ("shipper_stdlib", "devnull"), ("structlog", "devnull"),
          ("structlog_bound", "devnull"), ("python_json_logger", "devnull"), ("loguru", "devnull"),
-         ("stdlib_json", "devnull"), ("floor", "devnull"),
+         ("stdlib_json", "devnull"), ("floor", "devnull"), ("stdlib_floor", "devnull"),
          ("shipper", "pipe"), ("shipper_shared", "pipe"), ("shipper_atomic", "pipe"),
          ("shipper_stdlib", "pipe"), ("structlog_bound", "pipe"), ("python_json_logger", "pipe"),
          ("shipper_bind", "devnull"), ("structlog_bind", "devnull")]
@@ -149,6 +149,20 @@ def setup(case: str, sink: str) -> Any:
         lg.setLevel(logging.INFO)
         lg.propagate = False
         return lg
+    if case == "stdlib_floor":
+        # What every library behind `logging` pays before its handler runs (the LogRecord, the
+        # caller's frame lookup, the handler walk): a handler that does nothing.
+        import logging
+
+        class NothingHandler(logging.Handler):
+            def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+                return True
+
+        lg = logging.getLogger("stdfloor")
+        lg.addHandler(NothingHandler())
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+        return lg
     if case == "floor":
         import orjson
 
@@ -213,6 +227,7 @@ CALLS = {
     "structlog_bound": (f'log.info("request", {_KW})', f'log.debug("request", {_KW})'),
     "python_json_logger": (f'log.info("request", extra={_EXTRA})', None),
     "loguru": (f'log.info("request", {_KW})', None),
+    "stdlib_floor": (f'log.info("request", extra={_EXTRA})', None),
     "stdlib_json": (f'log.info("request", extra={{"fields": {_EXTRA}}})',
                     f'log.debug("request", extra={{"fields": {_EXTRA}}})'),
     "floor": ("log()", None),
@@ -356,6 +371,7 @@ def main() -> None:
     speed = ratio(REFERENCE, "shipper")
     pipe = ratio(REFERENCE, "shipper", "pipe")
     std = ratio("python_json_logger", "shipper_stdlib")
+    sfloor = med("stdlib_floor")
     below = ratio("shipper", "structlog", below=True)
     below_bound = ratio("shipper", REFERENCE, below=True)
     shared = ratio("shipper_shared", "shipper", "pipe")
@@ -363,6 +379,9 @@ def main() -> None:
     per_round = ", ".join(f"{x[(REFERENCE, 'devnull')][0] / x[('shipper', 'devnull')][0]:.2f}"
                           for x in rounds)
     print(f"\nper round: shipper vs structlog bound {per_round}")
+    print(f"stdlib path: `logging` itself (a handler that does nothing) {sfloor:.2f} µs of every "
+          f"record; the handler's own share: shipper {med('shipper_stdlib') - sfloor:.2f} µs, "
+          f"python-json-logger {med('python_json_logger') - sfloor:.2f} µs")
     print(f"prefork on one pipe: every line under the process lock {shared:.2f}x the time of "
           f"the single-process pipe path; lines <= PIPE_BUF without a lock {atomic:.2f}x")
     print("targets: shipper >= 2.5x structlog bound (/dev/null): "
