@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from .._memory import peak_rss_kib
 from ..registry import DEFAULT_TABLE, ROUTING_KEY, Registry, load_registry
 from ..warehouse import DUCKDB, LoadAborted, Warehouse, WarehouseUrl, open_warehouse, parse_url
 from ._reader import LineReader, Oversize
@@ -107,15 +108,6 @@ def load(sources: Sequence[str], target: str | WarehouseUrl | Warehouse, *,
         progress = sys.stderr.isatty()
     with _stop_signals(loader):
         return loader.run(warehouse, stdin, progress, batch_rows)
-
-
-def _peak_rss_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on Windows
-        return 0.0
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
 
 
 class _Stop(KeyboardInterrupt):
@@ -260,7 +252,7 @@ class _Loader:
             finally:
                 self.rejects.close()
                 self.summary.seconds = time.monotonic() - started
-                self.summary.peak_mb = _peak_rss_mb()
+                self.summary.peak_mb = peak_rss_kib() / 1024
                 self.summary.target_peak_mb = self.writer.process_peak_mb
                 self.summary.requests = self.writer.requests
                 self.summary.jobs = getattr(self.writer, "jobs", 0)

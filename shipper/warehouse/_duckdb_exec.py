@@ -30,6 +30,8 @@ import signal
 import sys
 from typing import Any
 
+from .._memory import peak_rss_kib
+
 # (sql, parameters or None, fetch: False | True (one row) | "all")
 Statement = tuple[str, Any, Any]
 
@@ -105,10 +107,8 @@ def _serve(conn: Any, other_end: Any, parent_pid: int, path: str,
         except ExecError as exc:
             conn.send(("error", exc.kind, str(exc)))
     con.close()
-    import resource
-
     try:
-        conn.send(("bye", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        conn.send(("bye", peak_rss_kib()))
         conn.close()
     except OSError:
         pass

@@ -17,7 +17,7 @@ PACKAGE = REPO / "shipper"
 
 # Lowest first. A module belongs to the first layer with a prefix matching its name.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("shipper._constants", "shipper._errors", "shipper._codegen")),
+    ("foundation", ("shipper._constants", "shipper._errors", "shipper._codegen", "shipper._memory")),
     ("registry and rules", ("shipper.registry", "shipper.rules")),
     ("logger core", ("shipper._text", "shipper._clock", "shipper._stats", "shipper._context", "shipper._config",
                      "shipper._redact", "shipper._encode", "shipper._fast", "shipper._fit",
