@@ -12,9 +12,10 @@ plain string such as `"not json {"` would otherwise be refused by BigQuery, and 
 as the number 5).
 
 Within one run the writer also remembers each insertId with a digest of its row's content (less
-the fields added in transit): the same id again with the same content is a duplicate (skipped,
-counted), with other content a conflict (refused, reason given) - as the DuckDB writer does
-against its key table. Across runs BigQuery itself only de-duplicates for about a minute.
+the fields added in transit; on disk, `_seen_ids.py`, so memory stays flat): the same id again
+with the same content is a duplicate (skipped, counted), with other content a conflict
+(refused, reason given) - as the DuckDB writer does against its key table. Across runs
+BigQuery itself only de-duplicates for about a minute.
 
 Per-row `insertErrors` come back with HTTP 200. Without `skipInvalidRows` one bad row stops
 the whole request: its rows are marked `stopped`. The invalid rows are refused with BigQuery's
@@ -35,6 +36,7 @@ from ..registry import JSON, RECORD, REPEATED, ROUTING_KEY, Field, Table
 from ._duckdb_load import CONFLICT_KIND, DUPLICATE_KEY_KIND, REFUSED_KIND, duplicate_key_reason
 from ._errors import LoadAborted
 from ._protocol import Encoder, WriteReport
+from ._seen_ids import SeenIds
 
 if TYPE_CHECKING:  # pragma: no cover
     from .bigquery import BigQueryWarehouse
@@ -142,7 +144,7 @@ class InsertAllWriter:
         self.process_peak_mb = 0.0
         self._batches: dict[str, _Batch] = {}
         self._missing: set[str] = set()
-        self._seen: dict[str, bytes] = {}  # insertId -> content digest, this run
+        self._seen = SeenIds()  # insertId -> content digest, this run
 
     def encoder(self, table: Table) -> Encoder:
         rewrite = _json_as_text(table.fields) if self.json_as_text else None
@@ -159,7 +161,7 @@ class InsertAllWriter:
                 content = {k: v for k, v in row.items() if k not in ignores}
                 digest = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS),
                                          digest_size=12).digest()
-                before = seen.setdefault(key, digest)
+                before = seen.first(key, digest)
                 if before is not digest:
                     if before == digest:
                         return _DUPLICATE
@@ -217,6 +219,7 @@ class InsertAllWriter:
                 batch.rows, batch.size = [], 0
 
     def close(self) -> None:
+        self._seen.close()
         self.wh.close()
 
     def _send(self, table: str, rows: list[_Pending]) -> None:
