@@ -9,7 +9,7 @@ close. Measured: ~1.7 us a key, against ~30 us a row for the rest of a load job'
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 CACHE_KIB = 16 * 1024  # SQLite's page cache for the store: what it may hold in memory
 
@@ -19,9 +19,15 @@ class SeenIds:
     same object, when the key is new)."""
 
     def __init__(self) -> None:
-        self._con: sqlite3.Connection | None = None
+        self._con: Any = None
+        self._dict: dict[str, bytes] | None = None  # a Python built without sqlite3: in memory
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> Any:
+        try:
+            import sqlite3
+        except ImportError:  # CPython built without it (rare): the dict, memory as before
+            self._dict = {}
+            return None
         # The writer runs in the loader's thread, which need not be the one that made it.
         con = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         con.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
@@ -32,7 +38,11 @@ class SeenIds:
         return con
 
     def first(self, key: str, digest: bytes) -> bytes:
+        if self._dict is not None:
+            return self._dict.setdefault(key, digest)
         con = self._con or self._open()
+        if con is None:
+            return self.first(key, digest)
         k = key.encode("utf-8", "surrogatepass")  # any str a key can be, as its exact bytes
         if con.execute("INSERT INTO seen VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (k, digest)).rowcount:
             return digest
@@ -42,3 +52,4 @@ class SeenIds:
         if self._con is not None:
             self._con.close()
             self._con = None
+        self._dict = None

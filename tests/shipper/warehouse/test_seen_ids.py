@@ -72,3 +72,14 @@ def test_memory_stays_flat_and_nothing_is_left_in_the_temp_dir(tmp_path):
     assert int(m[1]) < 30, out.stdout
     assert m[2] == "[]", out.stdout  # the spill file is unlinked as soon as SQLite opens it
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_python_without_sqlite3_keeps_the_same_answers_in_memory(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sqlite3", None)  # `import sqlite3` raises ImportError
+    store = SeenIds()
+    first = b"1" * 12
+    assert store.first("a", first) is first
+    assert store.first("a", bytes(bytearray(first))) == first
+    assert store.first("a", b"2" * 12) == first  # a conflict: the first digest back
+    assert store._con is None and store._dict == {"a": first}
+    store.close()
