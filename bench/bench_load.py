@@ -24,7 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -103,23 +106,30 @@ def bench_duckdb(tmp: Path, lines: int) -> dict[str, float]:
     return {"rows_per_s": rate, "peak_mb": peak_mb}
 
 
-def bench_bigquery(tmp: Path, lines: int, rounds: int = 3) -> dict[str, float]:
-    """Both BigQuery paths on the stand-in, same run, same records, alternating: insertAll
-    (`--mode stream`) and NDJSON load jobs (`--mode load`); medians of `rounds` runs each."""
-    import statistics
-
+@contextmanager
+def bigquery_stand_in() -> Iterator[Any]:
+    """The project's BigQuery stand-in with dataset `logs` and the registry's tables in it."""
     from shipper.registry import load_registry
     from shipper.testing.fake_bigquery import FakeBigQueryAPI
     from shipper.warehouse import ensure_tables, open_warehouse
 
-    src = tmp / "access_bq.jsonl"
-    write_access_log(src, lines, seed=11)
-    times: dict[str, list[float]] = {"stream": [], "load": []}
     with FakeBigQueryAPI() as fake:
         fake.add_dataset("logs")
         target = open_warehouse("bigquery://test-project/logs", client=fake.client())
         ensure_tables(target, load_registry(full_check=False))
         target.close()
+        yield fake
+
+
+def bench_bigquery(tmp: Path, lines: int, rounds: int = 3) -> dict[str, float]:
+    """Both BigQuery paths on the stand-in, same run, same records, alternating: insertAll
+    (`--mode stream`) and NDJSON load jobs (`--mode load`); medians of `rounds` runs each."""
+    import statistics
+
+    src = tmp / "access_bq.jsonl"
+    write_access_log(src, lines, seed=11)
+    times: dict[str, list[float]] = {"stream": [], "load": []}
+    with bigquery_stand_in() as fake:
         for _ in range(rounds):
             for mode in ("stream", "load"):
                 for t in fake.tables.values():
@@ -156,16 +166,8 @@ def bench_bigquery_large(tmp: Path, lines: int) -> None:
     lines, as the DuckDB path's does."""
     import re
 
-    from shipper.registry import load_registry
-    from shipper.testing.fake_bigquery import FakeBigQueryAPI
-    from shipper.warehouse import ensure_tables, open_warehouse
-
     src = tmp / "access.jsonl"
-    with FakeBigQueryAPI() as fake:
-        fake.add_dataset("logs")
-        target = open_warehouse("bigquery://test-project/logs", client=fake.client())
-        ensure_tables(target, load_registry(full_check=False))
-        target.close()
+    with bigquery_stand_in() as fake:
         seconds, _, out = run_load([str(src), "--target", "bigquery://test-project/logs", "--mode", "load",
                                     "--rejects", str(tmp / "bq.rejects.jsonl")],
                                    env={"SHIPPER_BIGQUERY_ENDPOINT": fake.endpoint})
